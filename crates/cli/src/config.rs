@@ -1,0 +1,181 @@
+//! The configuration file (TOML), `INFERGATE_*` environment overrides and their defaults.
+
+use anyhow::{bail, Context, Result};
+use infergate_gateway::GatewayConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerSection,
+    /// `[runtime]`
+    pub runtime: RuntimeSection,
+    /// `[limits]`
+    pub limits: GatewayConfig,
+}
+
+/// `[server]`: where to listen and keep data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Listen address.
+    pub addr: String,
+    /// Data directory (database, objects, model files).
+    pub data_dir: PathBuf,
+    /// `off` (API keys arrive in a later version).
+    pub auth: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./infergate-data"),
+            auth: "off".into(),
+        }
+    }
+}
+
+/// `[runtime]`: how models run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeSection {
+    /// `auto`, `ort` or `tract`.
+    pub runtime: String,
+    /// `cpu` or `cuda`.
+    pub execution_provider: String,
+    /// Threads per inference session.
+    pub intra_threads: usize,
+    /// Sessions per model (concurrent inferences).
+    pub sessions: usize,
+    /// Path of `libonnxruntime.so` (default: `ORT_DYLIB_PATH`, then discovery).
+    pub ort_library: Option<PathBuf>,
+}
+
+impl Default for RuntimeSection {
+    fn default() -> Self {
+        RuntimeSection {
+            runtime: "auto".into(),
+            execution_provider: "cpu".into(),
+            intra_threads: 1,
+            sessions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            ort_library: None,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if given), then `INFERGATE_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid config {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    /// Applies environment overrides read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        fn parse<T: std::str::FromStr>(key: &str, v: String) -> Result<T> {
+            v.parse()
+                .map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid value"))
+        }
+        if let Some(v) = get("INFERGATE_ADDR") {
+            self.server.addr = v;
+        }
+        if let Some(v) = get("INFERGATE_DATA_DIR") {
+            self.server.data_dir = v.into();
+        }
+        if let Some(v) = get("INFERGATE_AUTH") {
+            self.server.auth = v;
+        }
+        if let Some(v) = get("INFERGATE_RUNTIME") {
+            self.runtime.runtime = v;
+        }
+        if let Some(v) = get("INFERGATE_EXECUTION_PROVIDER") {
+            self.runtime.execution_provider = v;
+        }
+        if let Some(v) = get("INFERGATE_INTRA_THREADS") {
+            self.runtime.intra_threads = parse("INFERGATE_INTRA_THREADS", v)?;
+        }
+        if let Some(v) = get("INFERGATE_SESSIONS") {
+            self.runtime.sessions = parse("INFERGATE_SESSIONS", v)?;
+        }
+        if let Some(v) = get("ORT_DYLIB_PATH") {
+            self.runtime.ort_library = Some(v.into());
+        }
+        if let Some(v) = get("INFERGATE_MAX_BODY_BYTES") {
+            self.limits.max_body_bytes = parse("INFERGATE_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("INFERGATE_MAX_PIXELS") {
+            self.limits.max_pixels = parse("INFERGATE_MAX_PIXELS", v)?;
+        }
+        if let Some(v) = get("INFERGATE_DEFAULT_MODEL") {
+            self.limits.default_model = Some(v).filter(|s| !s.is_empty());
+        }
+        Ok(())
+    }
+
+    /// Checks values that serde cannot.
+    pub fn validate(&self) -> Result<()> {
+        if self.server.auth != "off" {
+            bail!(
+                "auth = {:?}: API keys are not available in this version yet; set INFERGATE_AUTH=off (the default)",
+                self.server.auth
+            );
+        }
+        if self.runtime.intra_threads == 0 || self.runtime.sessions == 0 {
+            bail!("runtime.intra_threads and runtime.sessions must be at least 1");
+        }
+        if self.limits.max_body_bytes == 0
+            || self.limits.max_pixels == 0
+            || self.limits.default_top_k == 0
+        {
+            bail!("limits.max_body_bytes, limits.max_pixels and limits.default_top_k must be positive");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env() {
+        let mut c: Config =
+            toml::from_str("[server]\naddr = \"0.0.0.0:9\"\n[limits]\nmax_pixels = 7\n").unwrap();
+        assert_eq!(c.server.addr, "0.0.0.0:9");
+        assert_eq!(c.limits.max_pixels, 7);
+        assert_eq!(c.limits.max_body_bytes, 10 * 1024 * 1024);
+        c.apply_env(|k| (k == "INFERGATE_MAX_PIXELS").then(|| "9".to_string()))
+            .unwrap();
+        assert_eq!(c.limits.max_pixels, 9);
+        assert!(c
+            .apply_env(|k| (k == "INFERGATE_SESSIONS").then(|| "x".to_string()))
+            .is_err());
+        assert!(
+            toml::from_str::<Config>("[server]\nport = 1\n").is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn auth_must_be_off() {
+        let mut c = Config::default();
+        assert!(c.validate().is_ok());
+        c.server.auth = "on".into();
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! `infergate`: the one binary. Each subcommand wires the library crates together; the
+//! logic lives in those crates.
+
+mod client;
+mod config;
+mod engine;
+mod models;
+mod serve;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "infergate",
+    version,
+    about = "Serve ML models over HTTP and decide where each inference runs"
+)]
+struct Cli {
+    /// Configuration file (TOML); INFERGATE_* variables and flags override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (database, images, model files).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP gateway.
+    Serve(serve::ServeArgs),
+    /// Register and list models.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Classify image files with a running server, one line per file.
+    Classify(client::ClassifyArgs),
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = config::Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.server.data_dir = dir;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(config, args).await,
+            Command::Models(cmd) => models::run(config, cmd).await,
+            Command::Classify(args) => client::run(args).await,
+        }
+    })
+}

@@ -1,0 +1,168 @@
+//! `infergate models add|list`.
+
+use crate::config::Config;
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Subcommand};
+use infergate_core::{Layout, PreprocessSpec, Task};
+use infergate_gateway::registry::{add_model, AddModel, ArtifactSource};
+use infergate_store::Store;
+use std::path::PathBuf;
+
+/// `infergate models …`
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Register a model version from a local file or a URL (verified by SHA-256).
+    Add(AddArgs),
+    /// List registered model versions.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `infergate models add`.
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// Model name (letters, digits, '-', '_', '.').
+    name: String,
+    /// ONNX file to copy into the data directory.
+    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
+    file: Option<PathBuf>,
+    /// URL to download the ONNX file from (needs --sha256).
+    #[arg(long)]
+    url: Option<String>,
+    /// Expected SHA-256 of the file (hex); required with --url, checked with --file.
+    #[arg(long)]
+    sha256: Option<String>,
+    /// Class names, one per line: a file path or an http(s) URL.
+    #[arg(long)]
+    labels: Option<String>,
+    /// What the output means: imagenet or cat-dog.
+    #[arg(long, default_value = "imagenet")]
+    task: String,
+    /// Version number (default: next).
+    #[arg(long)]
+    version: Option<i64>,
+    /// Make this version active (the first version always is).
+    #[arg(long)]
+    activate: bool,
+    /// Side of the square model input.
+    #[arg(long, default_value_t = 224)]
+    input_size: u32,
+    /// Shorter side after resizing, before the centre crop (default: input size / 0.875).
+    #[arg(long)]
+    resize: Option<u32>,
+    /// Per-channel mean, e.g. 0.485,0.456,0.406.
+    #[arg(long, value_parser = parse_triplet)]
+    mean: Option<[f32; 3]>,
+    /// Per-channel std, e.g. 0.229,0.224,0.225.
+    #[arg(long, value_parser = parse_triplet)]
+    std: Option<[f32; 3]>,
+    /// Input layout: nchw or nhwc.
+    #[arg(long, default_value = "nchw")]
+    layout: String,
+    /// Inference library used to check the model loads: auto, ort or tract.
+    #[arg(long)]
+    runtime: Option<String>,
+}
+
+fn parse_triplet(s: &str) -> Result<[f32; 3], String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    v.try_into()
+        .map_err(|_| "expected three comma-separated numbers".to_string())
+}
+
+fn artifact_source(s: &str) -> ArtifactSource {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        ArtifactSource::Url(s.to_string())
+    } else {
+        ArtifactSource::File(PathBuf::from(s))
+    }
+}
+
+/// Runs a `models` subcommand.
+pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
+    let store = Store::open(&config.server.data_dir).await?;
+    match cmd {
+        ModelsCommand::Add(args) => {
+            if let Some(r) = &args.runtime {
+                config.runtime.runtime = r.clone();
+            }
+            // One session is enough to check the model.
+            config.runtime.sessions = 1;
+            let engine = crate::engine::build(&config.runtime)?;
+            let mut preprocess = PreprocessSpec::with_input_size(args.input_size);
+            if let Some(r) = args.resize {
+                preprocess.resize_shorter = r;
+            }
+            if let Some(m) = args.mean {
+                preprocess.mean = m;
+            }
+            if let Some(s) = args.std {
+                preprocess.std = s;
+            }
+            preprocess.layout = args.layout.parse::<Layout>().map_err(|e| anyhow!(e))?;
+            let task: Task = args.task.parse()?;
+            let source = match (args.file, args.url) {
+                (Some(f), None) => ArtifactSource::File(f),
+                (None, Some(u)) => ArtifactSource::Url(u),
+                _ => bail!("give exactly one of --file and --url"),
+            };
+            let req = AddModel {
+                name: args.name,
+                version: args.version,
+                source,
+                sha256: args.sha256,
+                labels: args.labels.as_deref().map(artifact_source),
+                task,
+                preprocess,
+                activate: args.activate,
+            };
+            let spec = add_model(&store, &engine, &config.server.data_dir, req).await?;
+            println!(
+                "added {} v{} ({}, sha256 {}, {} classes){}",
+                spec.name,
+                spec.version,
+                spec.task,
+                spec.sha256,
+                spec.num_classes(),
+                if spec.active {
+                    ", active"
+                } else {
+                    ", inactive"
+                }
+            );
+        }
+        ModelsCommand::List { json } => {
+            let models = store.list_models().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&models)?);
+            } else if models.is_empty() {
+                println!("no models registered (infergate models add NAME --file model.onnx)");
+            } else {
+                println!(
+                    "{:<20} {:>7} {:>6} {:<9} {:>8} {:<16} created",
+                    "NAME", "VERSION", "ACTIVE", "TASK", "CLASSES", "SHA256"
+                );
+                for m in models {
+                    println!(
+                        "{:<20} {:>7} {:>6} {:<9} {:>8} {:<16} {}",
+                        m.name,
+                        m.version,
+                        if m.active { "yes" } else { "" },
+                        m.task.to_string(),
+                        m.num_classes(),
+                        &m.sha256[..16.min(m.sha256.len())],
+                        m.created_at
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

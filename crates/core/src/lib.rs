@@ -1,0 +1,16 @@
+//! Domain types shared by every Infergate crate.
+//!
+//! This crate holds what the other crates must agree on and nothing that does I/O:
+//! how a model is described ([`ModelSpec`], [`PreprocessSpec`], [`Task`]), how raw
+//! model outputs become an answer ([`postprocess`]), and the shape of that answer on the
+//! wire ([`ClassifyResponse`]).
+
+pub mod answer;
+pub mod model;
+pub mod postprocess;
+
+pub use answer::{ClassifyResponse, GroupScores, ModelRef, ScoredClass, Timings};
+pub use model::{
+    validate_model_name, Layout, ModelSignature, ModelSpec, PreprocessSpec, Task, TaskParseError,
+};
+pub use postprocess::{classify_logits, softmax, top_k, Classification, CAT_CLASSES, DOG_CLASSES};

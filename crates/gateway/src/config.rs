@@ -1,0 +1,31 @@
+//! Settings of the HTTP gateway.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits and defaults applied by the gateway.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Largest accepted request body in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Largest accepted image in pixels, checked from the header before decoding (400 above).
+    pub max_pixels: u64,
+    /// `top_k` when the request does not say.
+    pub default_top_k: usize,
+    /// Model used when a request names none (else the only registered model).
+    pub default_model: Option<String>,
+    /// Longest page of `GET /v1/inferences`.
+    pub max_page_size: u32,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_pixels: 50_000_000,
+            default_top_k: 5,
+            default_model: None,
+            max_page_size: 500,
+        }
+    }
+}

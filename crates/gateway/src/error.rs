@@ -1,0 +1,112 @@
+//! JSON errors: `{"error": "...", "code": "..."}` with the right HTTP status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use infergate_runtime::{BackendError, DecodeError};
+use infergate_store::StoreError;
+
+/// An error answered to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `unsupported_media_type`.
+    pub code: &'static str,
+    /// What went wrong and what to do about it.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    /// 400: the request is malformed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 404: no such thing.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+    /// 413: the body is over the limit.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body is over the limit of {limit} bytes (limits.max_body_bytes)"),
+        )
+    }
+    /// 415: not a media type we take.
+    pub fn unsupported_media(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
+    }
+    /// 503: we cannot serve this right now (a dependency failed).
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+    /// 500: our fault.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, "{}", self.message);
+        }
+        let body = serde_json::json!({ "error": self.message, "code": self.code });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Empty => {
+                ApiError::bad_request("empty_body", "the image is empty: send the image bytes")
+            }
+            DecodeError::Unsupported => ApiError::unsupported_media(e.to_string()),
+            DecodeError::TooManyPixels { .. } => {
+                ApiError::bad_request("image_too_large", e.to_string())
+            }
+            DecodeError::Corrupt { .. } => ApiError::bad_request("invalid_image", e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            other => {
+                ApiError::unavailable("storage_unavailable", format!("storage failed: {other}"))
+            }
+        }
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(e: BackendError) -> Self {
+        match e {
+            BackendError::BadShape { .. } => {
+                ApiError::bad_request("bad_input_shape", e.to_string())
+            }
+            BackendError::Load { .. } => ApiError::unavailable("model_load_failed", e.to_string()),
+            BackendError::Run(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,240 @@
+//! The classification history and the output cache.
+
+use crate::objects::ObjectStoreHandle;
+use crate::{Store, StoreError};
+use bytes::Bytes;
+use infergate_core::{ClassifyResponse, ModelRef, Timings};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+/// The stored image behind a history record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredImage {
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Key in the object store.
+    pub object_key: String,
+    /// MIME type as detected.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+}
+
+/// One answered classification, as stored and as listed by `GET /v1/inferences`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InferenceRecord {
+    /// Same as the answer's `request_id`.
+    pub id: String,
+    /// When it was answered (RFC 3339 UTC).
+    pub created_at: String,
+    /// Model version that answered.
+    pub model: ModelRef,
+    /// The answer's label.
+    pub label: String,
+    /// The answer's confidence.
+    pub confidence: f32,
+    /// The answer's `in_domain`.
+    pub in_domain: bool,
+    /// Whether it came from the cache.
+    pub cached: bool,
+    /// Time per stage.
+    pub timings_ms: Timings,
+    /// The image.
+    pub image: StoredImage,
+    /// Who asked (an API key id or client-supplied id), if known.
+    pub client_id: Option<String>,
+    /// The full answer as sent.
+    pub answer: ClassifyResponse,
+}
+
+/// Filters and paging for the history list.
+#[derive(Debug, Clone, Default)]
+pub struct InferenceFilter {
+    /// Only this label.
+    pub label: Option<String>,
+    /// Only records at or after this RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+    pub since: Option<String>,
+    /// Only this model.
+    pub model: Option<String>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this record id (the previous page's `next_cursor`).
+    pub cursor: Option<String>,
+}
+
+/// One page of history, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InferencePage {
+    /// The records.
+    pub items: Vec<InferenceRecord>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A cached model output for an image under a model version.
+#[derive(Debug, Clone)]
+pub struct CachedOutput {
+    /// The logits, as the model produced them.
+    pub logits: Vec<f32>,
+}
+
+fn decode(row: &SqliteRow) -> Result<InferenceRecord, StoreError> {
+    let timings: String = row.try_get("timings")?;
+    let answer: String = row.try_get("answer")?;
+    let bad = |e: serde_json::Error| StoreError::Corrupt(format!("inference record: {e}"));
+    Ok(InferenceRecord {
+        id: row.try_get("id")?,
+        created_at: row.try_get("created_at")?,
+        model: ModelRef {
+            name: row.try_get("model")?,
+            version: row.try_get("version")?,
+        },
+        label: row.try_get("label")?,
+        confidence: row.try_get::<f64, _>("confidence")? as f32,
+        in_domain: row.try_get::<i64, _>("in_domain")? != 0,
+        cached: row.try_get::<i64, _>("cached")? != 0,
+        timings_ms: serde_json::from_str(&timings).map_err(bad)?,
+        image: StoredImage {
+            sha256: row.try_get("image_sha256")?,
+            object_key: row.try_get("object_key")?,
+            content_type: row.try_get("content_type")?,
+            size_bytes: row.try_get("size_bytes")?,
+        },
+        client_id: row.try_get("client_id")?,
+        answer: serde_json::from_str(&answer).map_err(bad)?,
+    })
+}
+
+impl Store {
+    /// Stores the image (if new) and then the record (and, for a fresh inference, its
+    /// logits for the cache) in one transaction. The object is written first so that no row
+    /// ever points at a missing image.
+    pub async fn record_inference(
+        &self,
+        record: &InferenceRecord,
+        image: Bytes,
+        logits: Option<&[f32]>,
+    ) -> Result<(), StoreError> {
+        self.objects
+            .put_if_absent(&record.image.object_key, image)
+            .await?;
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO inferences (id, created_at, model, version, label, confidence, in_domain, cached, timings, \
+             answer, image_sha256, object_key, content_type, size_bytes, client_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&record.id)
+        .bind(&record.created_at)
+        .bind(&record.model.name)
+        .bind(record.model.version)
+        .bind(&record.label)
+        .bind(record.confidence as f64)
+        .bind(record.in_domain as i64)
+        .bind(record.cached as i64)
+        .bind(crate::to_json(&record.timings_ms))
+        .bind(crate::to_json(&record.answer))
+        .bind(&record.image.sha256)
+        .bind(&record.image.object_key)
+        .bind(&record.image.content_type)
+        .bind(record.image.size_bytes)
+        .bind(&record.client_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(logits) = logits {
+            let blob: Vec<u8> = logits.iter().flat_map(|v| v.to_le_bytes()).collect();
+            sqlx::query(
+                "INSERT OR IGNORE INTO output_cache (image_sha256, model, version, logits, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&record.image.sha256)
+            .bind(&record.model.name)
+            .bind(record.model.version)
+            .bind(blob)
+            .bind(&record.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The cached output of `model`/`version` for the image with this SHA-256, if any.
+    pub async fn cached_output(
+        &self,
+        image_sha256: &str,
+        model: &str,
+        version: i64,
+    ) -> Result<Option<CachedOutput>, StoreError> {
+        let blob: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT logits FROM output_cache WHERE image_sha256 = ? AND model = ? AND version = ?",
+        )
+        .bind(image_sha256)
+        .bind(model)
+        .bind(version)
+        .fetch_optional(&self.db)
+        .await?;
+        match blob {
+            None => Ok(None),
+            Some(b) if b.len() % 4 == 0 => Ok(Some(CachedOutput {
+                logits: b
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            })),
+            Some(_) => Err(StoreError::Corrupt(
+                "cached logits are not a whole number of f32".into(),
+            )),
+        }
+    }
+
+    /// A page of history, newest first.
+    pub async fn list_inferences(
+        &self,
+        filter: &InferenceFilter,
+    ) -> Result<InferencePage, StoreError> {
+        let mut sql = String::from("SELECT * FROM inferences WHERE 1 = 1");
+        let mut binds: Vec<&str> = Vec::new();
+        for (column, op, value) in [
+            ("label", "=", &filter.label),
+            ("model", "=", &filter.model),
+            ("created_at", ">=", &filter.since),
+            ("id", "<", &filter.cursor),
+        ] {
+            if let Some(v) = value {
+                sql.push_str(&format!(" AND {column} {op} ?"));
+                binds.push(v);
+            }
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let limit = filter.limit.max(1) as i64;
+        let rows = query.bind(limit + 1).fetch_all(&self.db).await?;
+        let mut items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        Ok(InferencePage { items, next_cursor })
+    }
+
+    /// One history record.
+    pub async fn get_inference(&self, id: &str) -> Result<Option<InferenceRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM inferences WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The object key an image with this hash is stored under.
+    pub fn image_key(sha256_hex: &str) -> String {
+        ObjectStoreHandle::image_key(sha256_hex)
+    }
+}

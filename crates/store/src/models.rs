@@ -1,0 +1,211 @@
+//! The model registry: versions of each model and which one is active.
+
+use crate::{now_rfc3339, to_json, Store, StoreError};
+use infergate_core::{ModelSignature, ModelSpec, PreprocessSpec, Task};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+/// A model version to register.
+#[derive(Debug, Clone)]
+pub struct NewModelVersion {
+    /// Model name (validated by the caller).
+    pub name: String,
+    /// Explicit version; `None` = one more than the highest so far.
+    pub version: Option<i64>,
+    /// SHA-256 of the artifact, hex.
+    pub sha256: String,
+    /// Where the artifact lives (inside the data directory).
+    pub artifact_path: String,
+    /// Artifact size.
+    pub size_bytes: i64,
+    /// What the output means.
+    pub task: Task,
+    /// Preprocessing.
+    pub preprocess: PreprocessSpec,
+    /// Class names.
+    pub labels: Vec<String>,
+    /// Input/output names and shapes read from the artifact.
+    pub signature: ModelSignature,
+    /// The file path or URL it came from.
+    pub source: String,
+    /// Make it the active version (the first version of a model is always activated).
+    pub activate: bool,
+}
+
+const COLUMNS: &str =
+    "name, version, sha256, artifact_path, size_bytes, task, preprocess, labels, signature, active, created_at";
+
+fn decode(row: &SqliteRow) -> Result<ModelSpec, StoreError> {
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("model {what}: {e}"));
+    let task: String = row.try_get("task")?;
+    let preprocess: String = row.try_get("preprocess")?;
+    let labels: String = row.try_get("labels")?;
+    let signature: String = row.try_get("signature")?;
+    Ok(ModelSpec {
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        sha256: row.try_get("sha256")?,
+        artifact_path: row.try_get("artifact_path")?,
+        size_bytes: row.try_get("size_bytes")?,
+        task: task.parse().map_err(|e| corrupt("task", &e))?,
+        preprocess: serde_json::from_str(&preprocess).map_err(|e| corrupt("preprocess", &e))?,
+        labels: serde_json::from_str(&labels).map_err(|e| corrupt("labels", &e))?,
+        signature: serde_json::from_str(&signature).map_err(|e| corrupt("signature", &e))?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// Registers a model version and returns it as stored.
+    pub async fn add_model_version(&self, new: NewModelVersion) -> Result<ModelSpec, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let (max, count): (Option<i64>, i64) =
+            sqlx::query_as("SELECT MAX(version), COUNT(*) FROM models WHERE name = ?")
+                .bind(&new.name)
+                .fetch_one(&mut *tx)
+                .await?;
+        let version = new.version.unwrap_or(max.unwrap_or(0) + 1);
+        if version < 1 {
+            return Err(StoreError::Conflict(format!(
+                "version {version} is invalid: versions start at 1"
+            )));
+        }
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
+                .bind(&new.name)
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "model {} already has a version {version}; omit --version to add the next one",
+                new.name
+            )));
+        }
+        let active = new.activate || count == 0;
+        if active {
+            sqlx::query("UPDATE models SET active = 0 WHERE name = ?")
+                .bind(&new.name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO models (name, version, sha256, artifact_path, size_bytes, task, preprocess, labels, signature, \
+             source, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&new.name)
+        .bind(version)
+        .bind(&new.sha256)
+        .bind(&new.artifact_path)
+        .bind(new.size_bytes)
+        .bind(new.task.to_string())
+        .bind(to_json(&new.preprocess))
+        .bind(to_json(&new.labels))
+        .bind(to_json(&new.signature))
+        .bind(&new.source)
+        .bind(active as i64)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.model_version(&new.name, version)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("model version vanished after insert".into()))
+    }
+
+    /// All versions of all models, by name then version.
+    pub async fn list_models(&self) -> Result<Vec<ModelSpec>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM models ORDER BY name, version"
+        ))
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// The active version of `name`, if the model exists.
+    pub async fn active_model(&self, name: &str) -> Result<Option<ModelSpec>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM models WHERE name = ? AND active = 1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.db)
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// A specific version of `name`.
+    pub async fn model_version(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<ModelSpec>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM models WHERE name = ? AND version = ?"
+        ))
+        .bind(name)
+        .bind(version)
+        .fetch_optional(&self.db)
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(name: &str, activate: bool) -> NewModelVersion {
+        NewModelVersion {
+            name: name.into(),
+            version: None,
+            sha256: "ab".repeat(32),
+            artifact_path: "models/x.onnx".into(),
+            size_bytes: 10,
+            task: Task::CatDog,
+            preprocess: PreprocessSpec::default(),
+            labels: vec!["a".into(), "b".into()],
+            signature: ModelSignature::default(),
+            source: "test".into(),
+            activate,
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_increment_and_first_is_active() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let v1 = store.add_model_version(new("m", false)).await.unwrap();
+        assert_eq!((v1.version, v1.active), (1, true));
+        let v2 = store.add_model_version(new("m", false)).await.unwrap();
+        assert_eq!((v2.version, v2.active), (2, false));
+        assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 1);
+        let v3 = store.add_model_version(new("m", true)).await.unwrap();
+        assert!(v3.active);
+        assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 3);
+        assert_eq!(
+            store
+                .list_models()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|m| m.active)
+                .count(),
+            1
+        );
+        let dup = NewModelVersion {
+            version: Some(2),
+            ..new("m", false)
+        };
+        assert!(matches!(
+            store.add_model_version(dup).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.active_model("other").await.unwrap().is_none());
+        let loaded = store.model_version("m", 2).await.unwrap().unwrap();
+        assert_eq!(loaded.labels, vec!["a", "b"]);
+        assert_eq!(loaded.task, Task::CatDog);
+    }
+}
