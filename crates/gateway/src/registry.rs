@@ -109,10 +109,16 @@ pub async fn add_model(
     let models_dir = data_dir.join("models");
     std::fs::create_dir_all(&models_dir)
         .map_err(|e| RegistryError::Fetch(format!("{}: {e}", models_dir.display())))?;
-    let (sha256, size) = fetch_artifact(&req.source, expected.as_deref(), &models_dir).await?;
+    let (tmp, sha256, size) = fetch_artifact(&req.source, expected.as_deref(), &models_dir).await?;
+    let signature = probe(engine, tmp.path(), &req.preprocess, labels.len()).await?;
     let relative = format!("models/{sha256}.onnx");
-    let artifact = data_dir.join(&relative);
-    let signature = probe(engine, &artifact, &req.preprocess, labels.len()).await?;
+    tmp.persist(data_dir.join(&relative)).map_err(|e| {
+        RegistryError::Fetch(format!(
+            "cannot store the model in {}: {}",
+            models_dir.display(),
+            e.error
+        ))
+    })?;
     let source = match &req.source {
         ArtifactSource::File(p) => p.display().to_string(),
         ArtifactSource::Url(u) => u.clone(),
@@ -189,13 +195,14 @@ async fn get(url: &str) -> Result<reqwest::Response, RegistryError> {
     Ok(resp)
 }
 
-/// Streams the artifact into a temporary file in `dir` while hashing it, checks the hash,
-/// then renames it to `dir/<sha256>.onnx`. On any failure the temporary file is removed.
+/// Streams the artifact into a temporary file in `dir` while hashing it and checks the hash.
+/// The caller renames the file into place once the model has been checked; on any failure
+/// the temporary file is removed when dropped, so nothing is left behind.
 async fn fetch_artifact(
     src: &ArtifactSource,
     expected: Option<&str>,
     dir: &Path,
-) -> Result<(String, u64), RegistryError> {
+) -> Result<(tempfile::NamedTempFile, String, u64), RegistryError> {
     let io_err = |e: std::io::Error| {
         RegistryError::Fetch(format!("cannot write into {}: {e}", dir.display()))
     };
@@ -253,9 +260,7 @@ async fn fetch_artifact(
         }
     }
     tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(dir.join(format!("{actual}.onnx")))
-        .map_err(|e| io_err(e.error))?;
-    Ok((actual, size))
+    Ok((tmp, actual, size))
 }
 
 /// Loads the artifact once, runs a zero image through it, and checks it fits the

@@ -68,33 +68,34 @@ impl AppState {
         version: Option<i64>,
     ) -> ApiResult<ModelSpec> {
         let store = self.store();
-        let name =
-            match name.filter(|n| !n.is_empty()) {
-                Some(n) => n.to_string(),
-                None => match &self.config().default_model {
-                    Some(d) => d.clone(),
-                    None => {
-                        let mut names: Vec<String> = store
-                            .list_models()
-                            .await?
-                            .into_iter()
-                            .map(|m| m.name)
-                            .collect();
-                        names.dedup();
-                        match names.len() {
-                            0 => return Err(no_models()),
-                            1 => names.remove(0),
-                            _ => return Err(ApiError::bad_request(
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None => match &self.config().default_model {
+                Some(d) => d.clone(),
+                None => {
+                    let mut names: Vec<String> = store
+                        .list_models()
+                        .await?
+                        .into_iter()
+                        .map(|m| m.name)
+                        .collect();
+                    names.dedup();
+                    match names.len() {
+                        0 => return Err(no_models()),
+                        1 => names.remove(0),
+                        _ => {
+                            return Err(ApiError::bad_request(
                                 "model_required",
                                 format!(
                                     "several models are registered ({}): say which with ?model=",
                                     names.join(", ")
                                 ),
-                            )),
+                            ))
                         }
                     }
-                },
-            };
+                }
+            },
+        };
         let found = match version {
             Some(v) => store.model_version(&name, v).await?,
             None => store.active_model(&name).await?,

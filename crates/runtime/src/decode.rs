@@ -222,6 +222,95 @@ mod tests {
         ));
     }
 
+    /// Inserts an EXIF APP1 segment with the given orientation right after the JPEG SOI.
+    fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = b"II*\0".to_vec();
+        tiff.extend(8u32.to_le_bytes()); // first IFD offset
+        tiff.extend(1u16.to_le_bytes()); // one entry
+        tiff.extend(0x0112u16.to_le_bytes()); // Orientation
+        tiff.extend(3u16.to_le_bytes()); // SHORT
+        tiff.extend(1u32.to_le_bytes()); // count
+        tiff.extend((orientation as u32).to_le_bytes()); // value, left-justified
+        tiff.extend(0u32.to_le_bytes()); // no next IFD
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend(tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(((app1.len() + 2) as u16).to_be_bytes());
+        out.extend(app1);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // A 40x30 image whose left half is dark: rotated 90° clockwise it is 30x40 with the
+        // dark half on top.
+        let img = RgbImage::from_fn(40, 30, |x, _| {
+            if x < 20 {
+                image::Rgb([0; 3])
+            } else {
+                image::Rgb([255; 3])
+            }
+        });
+        let jpeg = encode(&img, ImageFormat::Jpeg);
+        let (plain, _) = decode_image(&jpeg, DecodeLimits::default()).unwrap();
+        assert_eq!(plain.dimensions(), (40, 30));
+        let (rotated, _) =
+            decode_image(&with_exif_orientation(&jpeg, 6), DecodeLimits::default()).unwrap();
+        assert_eq!(rotated.dimensions(), (30, 40));
+        assert!(
+            rotated.get_pixel(15, 5)[0] < 60,
+            "top is the former left (dark) half"
+        );
+        assert!(
+            rotated.get_pixel(15, 35)[0] > 200,
+            "bottom is the former right (light) half"
+        );
+    }
+
+    #[test]
+    fn huge_declared_dimensions_are_refused_before_decoding() {
+        // A PNG header claiming 60000 x 60000 (10.8 GB of RGB) with no pixel data at all.
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = 0xFFFF_FFFFu32;
+            for &b in bytes {
+                crc ^= b as u32;
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(60000u32.to_be_bytes());
+        ihdr.extend(60000u32.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        let idat = b"IDAT\x78\x9c\x03\x00\x00\x00\x00\x01";
+        png.extend(((idat.len() - 4) as u32).to_be_bytes());
+        png.extend(idat);
+        png.extend(crc32(idat).to_be_bytes());
+        match decode_image(&png, DecodeLimits::default()) {
+            Err(DecodeError::TooManyPixels {
+                width: 60000,
+                height: 60000,
+                ..
+            }) => {}
+            other => panic!(
+                "expected TooManyPixels, got {:?}",
+                other.map(|(i, _)| i.dimensions())
+            ),
+        }
+    }
+
     #[test]
     fn mime_and_sniff_agree() {
         for fmt in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {

@@ -1,0 +1,159 @@
+//! Test harness: the real `infergate` binary on an ephemeral port over a temporary data
+//! directory, plus paths to the shared models and photos.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The workspace root (where `.venv` lives).
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// `../shared` next to the workspace.
+pub fn shared() -> PathBuf {
+    workspace().join("../shared")
+}
+
+/// The fp32 MobileNetV2.
+pub fn fp32_model() -> PathBuf {
+    shared().join("models/mobilenetv2-12-fp32.onnx")
+}
+
+/// ImageNet class names.
+pub fn imagenet_labels() -> PathBuf {
+    shared().join("models/imagenet_classes.txt")
+}
+
+/// A photo from `shared/data`.
+pub fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(shared().join("data").join(name)).unwrap()
+}
+
+/// The `infergate` binary, run from the workspace root (so it finds `.venv`).
+pub fn infergate() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infergate"));
+    cmd.current_dir(workspace()).env_remove("ORT_DYLIB_PATH").env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Runs `infergate models add NAME --file FILE …` into `data_dir`.
+pub fn add_model(data_dir: &Path, name: &str, extra: &[&str]) -> Output {
+    let out = infergate()
+        .args(["models", "add", name, "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    out
+}
+
+/// Registers the fp32 model as `mobilenet` with the cat-dog task and ImageNet labels.
+pub fn add_catdog(data_dir: &Path) {
+    let out = add_model(
+        data_dir,
+        "mobilenet",
+        &["--file", fp32_model().to_str().unwrap(), "--labels", imagenet_labels().to_str().unwrap(), "--task", "cat-dog"],
+    );
+    assert!(out.status.success(), "models add failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A running server; killed on drop.
+pub struct Server {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `infergate serve --addr 127.0.0.1:0 --data-dir DIR` with extra args and env.
+    pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = infergate();
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let mut reader = BufReader::new(stdout);
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let mut rest = String::new();
+            let _ = reader.read_to_string(&mut rest);
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let (etx, erx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = etx.send(text);
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(l) if l.starts_with("listening on ") => l,
+            other => {
+                let _ = child.kill();
+                let err = erx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+                panic!("server did not start: {other:?}\nstderr:\n{err}");
+            }
+        };
+        let url = line.trim().trim_start_matches("listening on ").to_string();
+        Server { child, url, stderr: erx }
+    }
+
+    /// Stops the server and returns what it wrote to stderr.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+    }
+
+    /// `url` + `path`.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh HTTP client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
+}
+
+/// POSTs `body` with `content_type` and returns status and JSON.
+pub async fn post(url: &str, content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let resp = client().post(url).header("content-type", content_type).body(body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}"));
+    (status, json)
+}
+
+/// GETs `url` and returns status and JSON.
+pub async fn get(url: &str) -> (u16, serde_json::Value) {
+    let resp = client().get(url).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}"));
+    (status, json)
+}
+
+/// Re-encodes a photo in another format.
+pub fn reencode(jpeg: &[u8], format: image::ImageFormat) -> Vec<u8> {
+    let img = image::load_from_memory(jpeg).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
