@@ -134,6 +134,7 @@ async fn infer(State(state): State<AppState>, target: Target, req: Request) -> A
         ));
     }
     let input = inputs.remove(0);
+    let wanted = requested_outputs(&spec, &request)?;
     let lease = state.instance(&spec).await?;
     let limits = DecodeLimits {
         max_pixels: state.config().max_pixels,
@@ -142,7 +143,7 @@ async fn infer(State(state): State<AppState>, target: Target, req: Request) -> A
     let output = tokio::task::spawn_blocking(move || run_input(&instance, input, limits))
         .await
         .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
-    respond(&spec, request, output)
+    respond(&spec, request.id, wanted, output)
 }
 
 /// Runs FP32 tensors as they are; BYTES elements are decoded and preprocessed as images.
@@ -176,11 +177,12 @@ fn run_input(
             let mut batch =
                 Vec::with_capacity(images.len() * pre.tensor_shape(1).iter().product::<usize>());
             for (i, bytes) in images.iter().enumerate() {
-                let (rgb, _) = decode_image(bytes, limits).map_err(|e| {
-                    let mut err = ApiError::from(e);
+                let in_context = |mut err: ApiError| {
                     err.message = format!("image {i} of input {:?}: {}", input.name, err.message);
                     err
-                })?;
+                };
+                crate::input::check_format(bytes).map_err(in_context)?;
+                let (rgb, _) = decode_image(bytes, limits).map_err(|e| in_context(e.into()))?;
                 batch.extend(preprocess(&rgb, pre));
             }
             (pre.tensor_shape(images.len()).to_vec(), batch)
@@ -189,54 +191,65 @@ fn run_input(
     Ok(instance.backend.run(&shape, &data)?.output)
 }
 
-fn respond(
+/// What to send back for each requested output: `(binary, classification k)`.
+type WantedOutput = (bool, Option<usize>);
+
+/// Checks the requested outputs before any work is done.
+fn requested_outputs(
     spec: &ModelSpec,
-    request: wire::InferRequest,
-    output: infergate_runtime::Tensor,
-) -> ApiResult<Response> {
+    request: &wire::InferRequest,
+) -> ApiResult<Vec<WantedOutput>> {
     let sig = &spec.signature;
     let all_binary = request
         .parameters
         .get("binary_data_output")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let requested = request.outputs.unwrap_or_default();
-    let wanted: Vec<(bool, Option<usize>)> = if requested.is_empty() {
-        vec![(all_binary, None)]
-    } else {
-        requested
-            .iter()
-            .map(|o| {
-                if o.name != sig.output_name {
-                    return Err(ApiError::bad_request(
-                        "unknown_output",
-                        format!(
-                            "unknown output {:?}: this model's output is {:?}",
-                            o.name, sig.output_name
-                        ),
-                    ));
-                }
-                let binary = o
-                    .parameters
-                    .get("binary_data")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(all_binary);
-                let class = match o.parameters.get("classification") {
-                    None => None,
-                    Some(v) => match v.as_u64() {
-                        Some(k) if k >= 1 => Some(k as usize),
-                        _ => {
-                            return Err(ApiError::bad_request(
-                                "bad_classification",
-                                "classification must be a positive integer",
-                            ))
-                        }
-                    },
-                };
-                Ok((binary, class))
-            })
-            .collect::<ApiResult<_>>()?
-    };
+    let requested = request.outputs.as_deref().unwrap_or_default();
+    if requested.is_empty() {
+        return Ok(vec![(all_binary, None)]);
+    }
+    requested
+        .iter()
+        .map(|o| {
+            if o.name != sig.output_name {
+                return Err(ApiError::bad_request(
+                    "unknown_output",
+                    format!(
+                        "unknown output {:?}: this model's output is {:?}",
+                        o.name, sig.output_name
+                    ),
+                ));
+            }
+            let binary = o
+                .parameters
+                .get("binary_data")
+                .and_then(Value::as_bool)
+                .unwrap_or(all_binary);
+            let class = match o.parameters.get("classification") {
+                None => None,
+                Some(v) => match v.as_u64() {
+                    Some(k) if k >= 1 => Some(k as usize),
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            "bad_classification",
+                            "classification must be a positive integer",
+                        ))
+                    }
+                },
+            };
+            Ok((binary, class))
+        })
+        .collect()
+}
+
+fn respond(
+    spec: &ModelSpec,
+    id: Option<String>,
+    wanted: Vec<WantedOutput>,
+    output: infergate_runtime::Tensor,
+) -> ApiResult<Response> {
+    let sig = &spec.signature;
     let batch = output.shape.first().copied().unwrap_or(1).max(1);
     let per_item = output.data.len() / batch;
     let mut tail = Vec::new();
@@ -275,7 +288,7 @@ fn respond(
         })
         .collect();
     let mut body = json!({ "model_name": spec.name, "model_version": spec.version.to_string(), "outputs": outputs });
-    if let Some(id) = request.id {
+    if let Some(id) = id {
         body["id"] = Value::from(id);
     }
     let header = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
