@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum ModelsCommand {
     /// Register a model version from a local file or a URL (verified by SHA-256).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List registered model versions.
     List {
         /// Print JSON instead of a table.
