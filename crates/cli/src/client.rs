@@ -9,11 +9,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct ClassifyArgs {
     /// Server base URL.
-    #[arg(
-        long,
-        default_value = "http://127.0.0.1:8080",
-        env = "INFERGATE_SERVER"
-    )]
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "INFERGATE_SERVER")]
     server: String,
     /// Model name (default: the server's default).
     #[arg(long)]
@@ -70,29 +66,15 @@ pub async fn run(args: ClassifyArgs) -> Result<()> {
     Ok(())
 }
 
-async fn classify_file(
-    client: &reqwest::Client,
-    url: &str,
-    file: &PathBuf,
-) -> Result<(ClassifyResponse, String)> {
+async fn classify_file(client: &reqwest::Client, url: &str, file: &PathBuf) -> Result<(ClassifyResponse, String)> {
     let bytes = tokio::fs::read(file).await?;
-    let mime = match file
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
+    let mime = match file.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
         Some("webp") => "image/webp",
         _ => "application/octet-stream",
     };
-    let resp = client
-        .post(url)
-        .header("content-type", mime)
-        .body(bytes)
-        .send()
-        .await?;
+    let resp = client.post(url).header("content-type", mime).body(bytes).send().await?;
     let status = resp.status();
     let text = resp.text().await?;
     if !status.is_success() {

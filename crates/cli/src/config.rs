@@ -31,11 +31,7 @@ pub struct ServerSection {
 
 impl Default for ServerSection {
     fn default() -> Self {
-        ServerSection {
-            addr: "127.0.0.1:8080".into(),
-            data_dir: PathBuf::from("./infergate-data"),
-            auth: "off".into(),
-        }
+        ServerSection { addr: "127.0.0.1:8080".into(), data_dir: PathBuf::from("./infergate-data"), auth: "off".into() }
     }
 }
 
@@ -61,9 +57,7 @@ impl Default for RuntimeSection {
             runtime: "auto".into(),
             execution_provider: "cpu".into(),
             intra_threads: 1,
-            sessions: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            sessions: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             ort_library: None,
         }
     }
@@ -74,10 +68,9 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config {}", path.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("invalid config {}", path.display()))?
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?
             }
             None => Config::default(),
         };
@@ -88,8 +81,7 @@ impl Config {
     /// Applies environment overrides read through `get`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
         fn parse<T: std::str::FromStr>(key: &str, v: String) -> Result<T> {
-            v.parse()
-                .map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid value"))
+            v.parse().map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid value"))
         }
         if let Some(v) = get("INFERGATE_ADDR") {
             self.server.addr = v;
@@ -138,10 +130,7 @@ impl Config {
         if self.runtime.intra_threads == 0 || self.runtime.sessions == 0 {
             bail!("runtime.intra_threads and runtime.sessions must be at least 1");
         }
-        if self.limits.max_body_bytes == 0
-            || self.limits.max_pixels == 0
-            || self.limits.default_top_k == 0
-        {
+        if self.limits.max_body_bytes == 0 || self.limits.max_pixels == 0 || self.limits.default_top_k == 0 {
             bail!("limits.max_body_bytes, limits.max_pixels and limits.default_top_k must be positive");
         }
         Ok(())
@@ -154,21 +143,14 @@ mod tests {
 
     #[test]
     fn file_then_env() {
-        let mut c: Config =
-            toml::from_str("[server]\naddr = \"0.0.0.0:9\"\n[limits]\nmax_pixels = 7\n").unwrap();
+        let mut c: Config = toml::from_str("[server]\naddr = \"0.0.0.0:9\"\n[limits]\nmax_pixels = 7\n").unwrap();
         assert_eq!(c.server.addr, "0.0.0.0:9");
         assert_eq!(c.limits.max_pixels, 7);
         assert_eq!(c.limits.max_body_bytes, 10 * 1024 * 1024);
-        c.apply_env(|k| (k == "INFERGATE_MAX_PIXELS").then(|| "9".to_string()))
-            .unwrap();
+        c.apply_env(|k| (k == "INFERGATE_MAX_PIXELS").then(|| "9".to_string())).unwrap();
         assert_eq!(c.limits.max_pixels, 9);
-        assert!(c
-            .apply_env(|k| (k == "INFERGATE_SESSIONS").then(|| "x".to_string()))
-            .is_err());
-        assert!(
-            toml::from_str::<Config>("[server]\nport = 1\n").is_err(),
-            "unknown keys are refused"
-        );
+        assert!(c.apply_env(|k| (k == "INFERGATE_SESSIONS").then(|| "x".to_string())).is_err());
+        assert!(toml::from_str::<Config>("[server]\nport = 1\n").is_err(), "unknown keys are refused");
     }
 
     #[test]

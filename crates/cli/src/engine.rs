@@ -12,10 +12,7 @@ use std::path::PathBuf;
 pub fn build(rt: &RuntimeSection) -> Result<Engine> {
     let config = EngineConfig {
         runtime: rt.runtime.parse().map_err(|e: String| anyhow!(e))?,
-        provider: rt
-            .execution_provider
-            .parse()
-            .map_err(|e: String| anyhow!(e))?,
+        provider: rt.execution_provider.parse().map_err(|e: String| anyhow!(e))?,
         intra_threads: rt.intra_threads,
         sessions: rt.sessions,
     };
@@ -29,23 +26,12 @@ pub fn build(rt: &RuntimeSection) -> Result<Engine> {
     if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
         roots.push(PathBuf::from(venv));
     }
-    let mut system_dirs: Vec<PathBuf> = std::env::var_os("LD_LIBRARY_PATH")
-        .map(|v| std::env::split_paths(&v).collect())
-        .unwrap_or_default();
+    let mut system_dirs: Vec<PathBuf> =
+        std::env::var_os("LD_LIBRARY_PATH").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
     system_dirs.extend(
-        [
-            "/usr/local/lib",
-            "/usr/lib",
-            "/usr/lib/x86_64-linux-gnu",
-            "/usr/lib/aarch64-linux-gnu",
-            "/usr/lib64",
-        ]
-        .map(PathBuf::from),
+        ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64"]
+            .map(PathBuf::from),
     );
-    let search = OrtLibrarySearch {
-        explicit: rt.ort_library.clone(),
-        project_roots: roots,
-        system_dirs,
-    };
+    let search = OrtLibrarySearch { explicit: rt.ort_library.clone(), project_roots: roots, system_dirs };
     Ok(Engine::new(config, search.find())?)
 }

@@ -68,13 +68,9 @@ pub struct AddArgs {
 }
 
 fn parse_triplet(s: &str) -> Result<[f32; 3], String> {
-    let v: Vec<f32> = s
-        .split(',')
-        .map(|x| x.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    v.try_into()
-        .map_err(|_| "expected three comma-separated numbers".to_string())
+    let v: Vec<f32> =
+        s.split(',').map(|x| x.trim().parse::<f32>()).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    v.try_into().map_err(|_| "expected three comma-separated numbers".to_string())
 }
 
 fn artifact_source(s: &str) -> ArtifactSource {
@@ -131,11 +127,7 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
                 spec.task,
                 spec.sha256,
                 spec.num_classes(),
-                if spec.active {
-                    ", active"
-                } else {
-                    ", inactive"
-                }
+                if spec.active { ", active" } else { ", inactive" }
             );
         }
         ModelsCommand::List { json } => {

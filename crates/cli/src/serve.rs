@@ -50,9 +50,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let engine = crate::engine::build(&config.runtime)?;
     eprintln!("{}", engine.describe());
     let data_dir = config.server.data_dir.clone();
-    let store = Store::open(&data_dir)
-        .await
-        .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
+    let store =
+        Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let models = store.list_models().await?;
     let pool = Arc::new(InstancePool::new(engine));
     let state = AppState::new(store, pool, config.limits.clone(), data_dir.clone());
@@ -69,26 +68,18 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
             data_dir.display()
         );
     } else {
-        let active: Vec<String> = models
-            .iter()
-            .filter(|m| m.active)
-            .map(|m| format!("{} v{}", m.name, m.version))
-            .collect();
+        let active: Vec<String> =
+            models.iter().filter(|m| m.active).map(|m| format!("{} v{}", m.name, m.version)).collect();
         eprintln!("models: {}", active.join(", "));
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 async fn shutdown_signal() {
@@ -97,8 +88,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

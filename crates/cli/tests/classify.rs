@@ -80,7 +80,8 @@ async fn classify_every_input_form_then_cache_and_history() {
     let (_, p1) = get(&server.at("/v1/inferences?limit=2")).await;
     let cursor = p1["next_cursor"].as_str().unwrap().to_string();
     let (_, p2) = get(&server.at(&format!("/v1/inferences?limit=2&cursor={cursor}"))).await;
-    let (_, p3) = get(&server.at(&format!("/v1/inferences?limit=2&cursor={}", p2["next_cursor"].as_str().unwrap()))).await;
+    let (_, p3) =
+        get(&server.at(&format!("/v1/inferences?limit=2&cursor={}", p2["next_cursor"].as_str().unwrap()))).await;
     let mut ids: Vec<String> = [&p1, &p2, &p3]
         .iter()
         .flat_map(|p| p["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()))
@@ -175,7 +176,38 @@ fn cli_client_prints_one_line_per_file() {
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].contains(DOG) && lines[0].contains("\tdog\t"), "{text}");
     assert!(lines[1].contains(CAT) && lines[1].contains("\tcat\t"), "{text}");
-    let bad = infergate().args(["classify", "--server", &server.url]).arg(workspace().join("Cargo.toml")).output().unwrap();
+    let bad =
+        infergate().args(["classify", "--server", &server.url]).arg(workspace().join("Cargo.toml")).output().unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stdout).contains("error: HTTP 400"));
+}
+
+#[tokio::test]
+async fn request_ids_match_the_record_and_client_ids_never_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.at("/v1/classify");
+    let resp = client().post(&url).header("content-type", "image/jpeg").body(photo(CAT)).send().await.unwrap();
+    let header = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let a: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(a["request_id"], header.as_str());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let resp = client()
+            .post(&url)
+            .header("content-type", "image/jpeg")
+            .header("x-request-id", "client-chosen")
+            .body(photo(CAT))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["x-request-id"], "client-chosen");
+        let b: serde_json::Value = resp.json().await.unwrap();
+        ids.push(b["request_id"].as_str().unwrap().to_string());
+    }
+    assert_ne!(ids[0], ids[1], "each request gets its own record id");
+    let (_, page) = get(&server.at("/v1/inferences")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
 }

@@ -31,7 +31,10 @@ fn file_server() -> String {
             let mut stream = stream;
             let _ = match body {
                 Some(b) => stream
-                    .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len()).as_bytes())
+                    .write_all(
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len())
+                            .as_bytes(),
+                    )
                     .and_then(|_| stream.write_all(&b)),
                 None => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
             };
@@ -85,7 +88,8 @@ fn download_by_url_is_hash_checked_and_a_mismatch_leaves_nothing() {
     assert!(model_files(dir.path()).is_empty());
 
     // The right hash: downloaded, stored under its hash, registered and active.
-    let out = add_model(dir.path(), "zoo", &["--url", &model_url, "--sha256", &sha.to_uppercase(), "--labels", &labels_url]);
+    let out =
+        add_model(dir.path(), "zoo", &["--url", &model_url, "--sha256", &sha.to_uppercase(), "--labels", &labels_url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(model_files(dir.path()), vec![format!("{sha}.onnx")]);
     assert_eq!(sha256_of(&dir.path().join("models").join(format!("{sha}.onnx"))), sha);

@@ -10,7 +10,5 @@ pub mod model;
 pub mod postprocess;
 
 pub use answer::{ClassifyResponse, GroupScores, ModelRef, ScoredClass, Timings};
-pub use model::{
-    validate_model_name, Layout, ModelSignature, ModelSpec, PreprocessSpec, Task, TaskParseError,
-};
+pub use model::{validate_model_name, Layout, ModelSignature, ModelSpec, PreprocessSpec, Task, TaskParseError};
 pub use postprocess::{classify_logits, softmax, top_k, Classification, CAT_CLASSES, DOG_CLASSES};

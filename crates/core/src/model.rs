@@ -57,9 +57,7 @@ impl FromStr for Layout {
         match s.to_ascii_lowercase().as_str() {
             "nchw" => Ok(Layout::Nchw),
             "nhwc" => Ok(Layout::Nhwc),
-            other => Err(format!(
-                "unknown layout {other:?}: expected `nchw` or `nhwc`"
-            )),
+            other => Err(format!("unknown layout {other:?}: expected `nchw` or `nhwc`")),
         }
     }
 }
@@ -115,10 +113,7 @@ impl PreprocessSpec {
     /// Checks that the numbers make sense (positive sizes, crop not larger than resize, std ≠ 0).
     pub fn validate(&self) -> Result<(), String> {
         if self.input_size == 0 || self.input_size > 4096 {
-            return Err(format!(
-                "input size {} must be in 1..=4096",
-                self.input_size
-            ));
+            return Err(format!("input size {} must be in 1..=4096", self.input_size));
         }
         if self.resize_shorter < self.input_size {
             return Err(format!(
@@ -126,9 +121,7 @@ impl PreprocessSpec {
                 self.resize_shorter, self.input_size
             ));
         }
-        if self.std.iter().any(|s| !s.is_finite() || *s == 0.0)
-            || self.mean.iter().any(|m| !m.is_finite())
-        {
+        if self.std.iter().any(|s| !s.is_finite() || *s == 0.0) || self.mean.iter().any(|m| !m.is_finite()) {
             return Err("mean must be finite and std finite and non-zero".into());
         }
         Ok(())
@@ -187,18 +180,13 @@ impl ModelSpec {
 
     /// The label of class `index`, or the index itself when the model has no labels.
     pub fn label(&self, index: usize) -> String {
-        self.labels
-            .get(index)
-            .cloned()
-            .unwrap_or_else(|| index.to_string())
+        self.labels.get(index).cloned().unwrap_or_else(|| index.to_string())
     }
 }
 
 /// Checks a model name: 1–64 characters of letters, digits, `-`, `_` and `.`, not starting with `.`.
 pub fn validate_model_name(name: &str) -> Result<(), String> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if name.is_empty() || name.len() > 64 || !ok_chars || name.starts_with('.') {
         return Err(format!(
             "invalid model name {name:?}: use 1-64 letters, digits, '-', '_' or '.', not starting with '.'"
@@ -225,15 +213,9 @@ mod tests {
         assert_eq!(p.tensor_shape(2), [2, 3, 224, 224]);
         assert!(p.validate().is_ok());
         assert_eq!(PreprocessSpec::with_input_size(320).resize_shorter, 366);
-        let bad = PreprocessSpec {
-            std: [0.0, 1.0, 1.0],
-            ..Default::default()
-        };
+        let bad = PreprocessSpec { std: [0.0, 1.0, 1.0], ..Default::default() };
         assert!(bad.validate().is_err());
-        let bad = PreprocessSpec {
-            resize_shorter: 100,
-            ..Default::default()
-        };
+        let bad = PreprocessSpec { resize_shorter: 100, ..Default::default() };
         assert!(bad.validate().is_err());
     }
 

@@ -56,26 +56,14 @@ pub struct Classification {
 /// softmax), `confidence` is that group's share of cat + dog, and `in_domain` is whether
 /// cat + dog ≥ 0.2. For [`Task::Imagenet`] the label is the top-1 class and the confidence
 /// its probability. `label_of` names a class index.
-pub fn classify_logits(
-    logits: &[f32],
-    task: Task,
-    k: usize,
-    label_of: impl Fn(usize) -> String,
-) -> Classification {
+pub fn classify_logits(logits: &[f32], task: Task, k: usize, label_of: impl Fn(usize) -> String) -> Classification {
     let probs = softmax(logits);
-    let top: Vec<(usize, f32)> = top_k(&probs, k.max(1))
-        .into_iter()
-        .map(|i| (i, probs[i]))
-        .collect();
+    let top: Vec<(usize, f32)> = top_k(&probs, k.max(1)).into_iter().map(|i| (i, probs[i])).collect();
     let sum = |r: RangeInclusive<usize>| probs.get(r).map(|s| s.iter().sum::<f32>()).unwrap_or(0.0);
     match task {
         Task::CatDog => {
             let (cat, dog) = (sum(CAT_CLASSES), sum(DOG_CLASSES));
-            let (label, group) = if cat >= dog {
-                ("cat", cat)
-            } else {
-                ("dog", dog)
-            };
+            let (label, group) = if cat >= dog { ("cat", cat) } else { ("dog", dog) };
             let both = cat + dog;
             Classification {
                 label: label.to_string(),

@@ -3,15 +3,12 @@
 use crate::error::{ApiError, ApiResult};
 use crate::input::image_from_request;
 use crate::state::AppState;
-use crate::REQUEST_ID_HEADER;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use infergate_core::{
-    classify_logits, ClassifyResponse, GroupScores, ModelRef, ModelSpec, ScoredClass, Timings,
-};
+use infergate_core::{classify_logits, ClassifyResponse, GroupScores, ModelRef, ModelSpec, ScoredClass, Timings};
 use infergate_runtime::{decode_image, preprocess, DecodeLimits, ImageFormatKind};
 use infergate_store::{InferenceRecord, StoredImage};
 use sha2::{Digest, Sha256};
@@ -26,44 +23,25 @@ pub async fn classify_handler(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let Query(params) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let request_id = request_id_of(req.headers());
-    let client_id = req
-        .headers()
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let top_k = parse_top_k(
-        params.get("top_k").map(String::as_str),
-        state.config().default_top_k,
-    )?;
-    let spec = state
-        .resolve_model(params.get("model").map(String::as_str), None)
-        .await?;
+    let request_id = req
+        .extensions()
+        .get::<crate::RequestIdentity>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let client_id = req.headers().get("x-client-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let top_k = parse_top_k(params.get("top_k").map(String::as_str), state.config().default_top_k)?;
+    let spec = state.resolve_model(params.get("model").map(String::as_str), None).await?;
     let classes = spec.num_classes();
     if classes > 0 && top_k > classes {
-        return Err(ApiError::bad_request(
-            "bad_top_k",
-            format!("top_k must be at most {classes} for this model"),
-        ));
+        return Err(ApiError::bad_request("bad_top_k", format!("top_k must be at most {classes} for this model")));
     }
-    let image = image_from_request(req, state.config().max_body_bytes).await?;
-    let answer =
-        classify_image(&state, &spec, image, top_k, request_id, client_id, started).await?;
+    let (image, format) = image_from_request(req, state.config().max_body_bytes).await?;
+    let input = ClassifyInput { image, format, top_k, request_id, client_id, started };
+    let answer = classify_image(&state, &spec, input).await?;
     let cold = HeaderValue::from_static(if answer.cold_start { "true" } else { "false" });
     let mut response = Json(answer).into_response();
     response.headers_mut().insert("x-cold-start", cold);
     Ok(response)
-}
-
-/// The id the request-id layer gave this request (a fresh UUIDv7 if it is missing or not a UUID).
-fn request_id_of(headers: &HeaderMap) -> String {
-    headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| uuid::Uuid::parse_str(v).ok())
-        .filter(|u| u.get_version_num() == 7)
-        .unwrap_or_else(uuid::Uuid::now_v7)
-        .to_string()
 }
 
 /// `top_k`: a positive integer, default `default`.
@@ -72,45 +50,44 @@ pub fn parse_top_k(raw: Option<&str>, default: usize) -> ApiResult<usize> {
         None | Some("") => Ok(default),
         Some(s) => match s.parse::<usize>() {
             Ok(k) if k >= 1 => Ok(k),
-            _ => Err(ApiError::bad_request(
-                "bad_top_k",
-                format!("top_k must be a positive integer, got {s:?}"),
-            )),
+            _ => Err(ApiError::bad_request("bad_top_k", format!("top_k must be a positive integer, got {s:?}"))),
         },
     }
 }
 
-/// Classifies `image` with `spec` (from the cache when these bytes were seen before with
+/// One image to classify, with what the request said about it.
+pub struct ClassifyInput {
+    /// The encoded image.
+    pub image: Bytes,
+    /// Its format (already sniffed).
+    pub format: ImageFormatKind,
+    /// How many classes to list.
+    pub top_k: usize,
+    /// The request's id (becomes the history record's id).
+    pub request_id: String,
+    /// Who asked, if known.
+    pub client_id: Option<String>,
+    /// When the request arrived.
+    pub started: Instant,
+}
+
+/// Classifies the image with `spec` (from the cache when these bytes were seen before with
 /// this model version), stores the record, and returns the answer.
-pub async fn classify_image(
-    state: &AppState,
-    spec: &ModelSpec,
-    image: Bytes,
-    top_k: usize,
-    request_id: String,
-    client_id: Option<String>,
-    started: Instant,
-) -> ApiResult<ClassifyResponse> {
+pub async fn classify_image(state: &AppState, spec: &ModelSpec, input: ClassifyInput) -> ApiResult<ClassifyResponse> {
+    let ClassifyInput { image, format, top_k, request_id, client_id, started } = input;
     let sha256 = hex::encode(Sha256::digest(&image));
-    let format = crate::input::check_format(&image)?;
     let store = state.store();
     let mut timings = Timings::default();
-    let (logits, cached, cold_start) = match store
-        .cached_output(&sha256, &spec.name, spec.version)
-        .await?
-    {
+    let (logits, cached, cold_start) = match store.cached_output(&sha256, &spec.name, spec.version).await? {
         Some(hit) => (hit.logits, true, false),
         None => {
             let lease = state.instance(spec).await?;
-            let limits = DecodeLimits {
-                max_pixels: state.config().max_pixels,
-            };
+            let limits = DecodeLimits { max_pixels: state.config().max_pixels };
             let instance = lease.instance.clone();
             let bytes = image.clone();
-            let (logits, t) =
-                tokio::task::spawn_blocking(move || infer_one(&instance, &bytes, limits))
-                    .await
-                    .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
+            let (logits, t) = tokio::task::spawn_blocking(move || infer_one(&instance, &bytes, limits))
+                .await
+                .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
             timings = t;
             (logits, false, lease.loaded_now.is_some())
         }
@@ -119,24 +96,15 @@ pub async fn classify_image(
     timings.total = ms(started);
     let answer = ClassifyResponse {
         request_id,
-        model: ModelRef {
-            name: spec.name.clone(),
-            version: spec.version,
-        },
+        model: ModelRef { name: spec.name.clone(), version: spec.version },
         label: result.label,
         confidence: result.confidence,
-        group_scores: result
-            .group_scores
-            .map(|(cat, dog)| GroupScores { cat, dog }),
+        group_scores: result.group_scores.map(|(cat, dog)| GroupScores { cat, dog }),
         in_domain: result.in_domain,
         top_k: result
             .top_k
             .iter()
-            .map(|&(index, score)| ScoredClass {
-                index,
-                label: spec.label(index),
-                score,
-            })
+            .map(|&(index, score)| ScoredClass { index, label: spec.label(index), score })
             .collect(),
         cached,
         cold_start,
@@ -161,9 +129,7 @@ pub async fn classify_image(
         client_id,
         answer: answer.clone(),
     };
-    store
-        .record_inference(&record, image, (!cached).then_some(logits.as_slice()))
-        .await?;
+    store.record_inference(&record, image, (!cached).then_some(logits.as_slice())).await?;
     Ok(answer)
 }
 
@@ -175,7 +141,7 @@ fn infer_one(
     limits: DecodeLimits,
 ) -> ApiResult<(Vec<f32>, Timings)> {
     let t = Instant::now();
-    let (rgb, _format): (_, ImageFormatKind) = decode_image(bytes, limits)?;
+    let (rgb, _) = decode_image(bytes, limits)?;
     let decode = ms(t);
     let t = Instant::now();
     let pre = &instance.spec.preprocess;

@@ -20,11 +20,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
     /// 400: the request is malformed.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -44,11 +40,7 @@ impl ApiError {
     }
     /// 415: not a media type we take.
     pub fn unsupported_media(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            message,
-        )
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
     }
     /// 503: we cannot serve this right now (a dependency failed).
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
@@ -73,13 +65,9 @@ impl IntoResponse for ApiError {
 impl From<DecodeError> for ApiError {
     fn from(e: DecodeError) -> Self {
         match e {
-            DecodeError::Empty => {
-                ApiError::bad_request("empty_body", "the image is empty: send the image bytes")
-            }
+            DecodeError::Empty => ApiError::bad_request("empty_body", "the image is empty: send the image bytes"),
             DecodeError::Unsupported => ApiError::unsupported_media(e.to_string()),
-            DecodeError::TooManyPixels { .. } => {
-                ApiError::bad_request("image_too_large", e.to_string())
-            }
+            DecodeError::TooManyPixels { .. } => ApiError::bad_request("image_too_large", e.to_string()),
             DecodeError::Corrupt { .. } => ApiError::bad_request("invalid_image", e.to_string()),
         }
     }
@@ -89,9 +77,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            other => {
-                ApiError::unavailable("storage_unavailable", format!("storage failed: {other}"))
-            }
+            other => ApiError::unavailable("storage_unavailable", format!("storage failed: {other}")),
         }
     }
 }
@@ -99,9 +85,7 @@ impl From<StoreError> for ApiError {
 impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
         match e {
-            BackendError::BadShape { .. } => {
-                ApiError::bad_request("bad_input_shape", e.to_string())
-            }
+            BackendError::BadShape { .. } => ApiError::bad_request("bad_input_shape", e.to_string()),
             BackendError::Load { .. } => ApiError::unavailable("model_load_failed", e.to_string()),
             BackendError::Run(_) => ApiError::internal(e.to_string()),
         }

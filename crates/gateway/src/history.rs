@@ -16,10 +16,7 @@ pub const DEFAULT_PAGE: u32 = 50;
 type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
 
 /// `GET /v1/inferences?label=&model=&since=&limit=&cursor=`.
-pub async fn list_handler(
-    State(state): State<AppState>,
-    query: QueryResult,
-) -> ApiResult<Json<InferencePage>> {
+pub async fn list_handler(State(state): State<AppState>, query: QueryResult) -> ApiResult<Json<InferencePage>> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let filter = parse_filter(&q, state.config().max_page_size)?;
     Ok(Json(state.store().list_inferences(&filter).await?))
@@ -29,44 +26,23 @@ pub async fn list_handler(
 pub fn parse_filter(q: &HashMap<String, String>, max_page: u32) -> ApiResult<InferenceFilter> {
     const KNOWN: [&str; 5] = ["label", "model", "since", "limit", "cursor"];
     if let Some(k) = q.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(
-            "bad_query",
-            format!("unknown parameter {k:?}: use {}", KNOWN.join(", ")),
-        ));
+        return Err(ApiError::bad_request("bad_query", format!("unknown parameter {k:?}: use {}", KNOWN.join(", "))));
     }
     let limit = match q.get("limit").map(String::as_str) {
         None | Some("") => DEFAULT_PAGE.min(max_page),
         Some(s) => match s.parse::<u32>() {
             Ok(n) if (1..=max_page).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "bad_limit",
-                    format!("limit must be 1..={max_page}, got {s:?}"),
-                ))
-            }
+            _ => return Err(ApiError::bad_request("bad_limit", format!("limit must be 1..={max_page}, got {s:?}"))),
         },
     };
-    let since = q
-        .get("since")
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_since(s))
-        .transpose()?;
+    let since = q.get("since").filter(|s| !s.is_empty()).map(|s| parse_since(s)).transpose()?;
     let cursor = q
         .get("cursor")
         .filter(|s| !s.is_empty())
-        .map(|c| {
-            parse_id(c)
-                .map_err(|_| ApiError::bad_request("bad_cursor", "cursor is not one we issued"))
-        })
+        .map(|c| parse_id(c).map_err(|_| ApiError::bad_request("bad_cursor", "cursor is not one we issued")))
         .transpose()?;
     let nonempty = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();
-    Ok(InferenceFilter {
-        label: nonempty("label"),
-        model: nonempty("model"),
-        since,
-        limit,
-        cursor,
-    })
+    Ok(InferenceFilter { label: nonempty("label"), model: nonempty("model"), since, limit, cursor })
 }
 
 /// `since`: RFC 3339 (`2026-11-22T10:00:00Z`) or Unix seconds; normalised to stored form.
@@ -74,9 +50,7 @@ fn parse_since(s: &str) -> ApiResult<String> {
     let t: DateTime<Utc> = if let Ok(secs) = s.parse::<i64>() {
         DateTime::from_timestamp(secs, 0).ok_or_else(|| bad_since(s))?
     } else {
-        DateTime::parse_from_rfc3339(s)
-            .map_err(|_| bad_since(s))?
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s).map_err(|_| bad_since(s))?.with_timezone(&Utc)
     };
     Ok(t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
@@ -93,8 +67,7 @@ fn parse_id(s: &str) -> Result<String, uuid::Error> {
 }
 
 async fn find(state: &AppState, id: &str) -> ApiResult<InferenceRecord> {
-    let id = parse_id(id)
-        .map_err(|_| ApiError::not_found("unknown_inference", format!("no inference {id:?}")))?;
+    let id = parse_id(id).map_err(|_| ApiError::not_found("unknown_inference", format!("no inference {id:?}")))?;
     state
         .store()
         .get_inference(&id)
@@ -103,24 +76,14 @@ async fn find(state: &AppState, id: &str) -> ApiResult<InferenceRecord> {
 }
 
 /// `GET /v1/inferences/{id}`.
-pub async fn get_handler(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<InferenceRecord>> {
+pub async fn get_handler(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<InferenceRecord>> {
     Ok(Json(find(&state, &id).await?))
 }
 
 /// `GET /v1/inferences/{id}/image`: the stored image bytes.
-pub async fn image_handler(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn image_handler(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let record = find(&state, &id).await?;
-    let bytes = state
-        .store()
-        .objects()
-        .get(&record.image.object_key)
-        .await?;
+    let bytes = state.store().objects().get(&record.image.object_key).await?;
     Ok(([(CONTENT_TYPE, record.image.content_type)], bytes).into_response())
 }
 
@@ -129,33 +92,17 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn filters_parse_and_reject() {
-        let f = parse_filter(
-            &q(&[
-                ("label", "cat"),
-                ("since", "2026-01-02T03:04:05+01:00"),
-                ("limit", "7"),
-            ]),
-            500,
-        )
-        .unwrap();
+        let f =
+            parse_filter(&q(&[("label", "cat"), ("since", "2026-01-02T03:04:05+01:00"), ("limit", "7")]), 500).unwrap();
         assert_eq!(f.label.as_deref(), Some("cat"));
         assert_eq!(f.since.as_deref(), Some("2026-01-02T02:04:05.000Z"));
         assert_eq!(f.limit, 7);
-        assert_eq!(
-            parse_filter(&q(&[("since", "0")]), 500)
-                .unwrap()
-                .since
-                .unwrap(),
-            "1970-01-01T00:00:00.000Z"
-        );
+        assert_eq!(parse_filter(&q(&[("since", "0")]), 500).unwrap().since.unwrap(), "1970-01-01T00:00:00.000Z");
         for bad in [
             ("limit", "0"),
             ("limit", "501"),
@@ -164,11 +111,7 @@ mod tests {
             ("cursor", "zz"),
             ("colour", "red"),
         ] {
-            assert_eq!(
-                parse_filter(&q(&[bad]), 500).unwrap_err().status,
-                400,
-                "{bad:?}"
-            );
+            assert_eq!(parse_filter(&q(&[bad]), 500).unwrap_err().status, 400, "{bad:?}");
         }
     }
 }

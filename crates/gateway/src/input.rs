@@ -12,11 +12,7 @@ use infergate_runtime::ImageFormatKind;
 /// Reads a whole body, answering 413 past `limit` bytes (checked against `Content-Length`
 /// first, then while reading).
 pub async fn read_body(req: Request, limit: usize) -> ApiResult<Bytes> {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::too_large(limit));
     }
@@ -28,10 +24,7 @@ async fn body_bytes(body: Body, limit: usize) -> ApiResult<Bytes> {
         if is_length_limit(&e) {
             ApiError::too_large(limit)
         } else {
-            ApiError::bad_request(
-                "body_read_failed",
-                format!("could not read the request body: {e}"),
-            )
+            ApiError::bad_request("body_read_failed", format!("could not read the request body: {e}"))
         }
     })
 }
@@ -47,19 +40,11 @@ fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// The image bytes of a classification request.
-pub async fn image_from_request(req: Request, limit: usize) -> ApiResult<Bytes> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase())
-        .unwrap_or_default();
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
+/// The image bytes of a classification request and their (sniffed) format.
+pub async fn image_from_request(req: Request, limit: usize) -> ApiResult<(Bytes, ImageFormatKind)> {
+    let content_type =
+        req.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("").to_ascii_lowercase()).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_string();
     let bytes = match essence.as_str() {
         "multipart/form-data" => from_multipart(req).await?,
         "application/json" => from_json(&read_body(req, limit).await?)?,
@@ -79,13 +64,10 @@ pub async fn image_from_request(req: Request, limit: usize) -> ApiResult<Bytes> 
         }
     };
     if bytes.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_body",
-            "the request has no image: the body is empty",
-        ));
+        return Err(ApiError::bad_request("empty_body", "the request has no image: the body is empty"));
     }
-    check_format(&bytes)?;
-    Ok(bytes)
+    let format = check_format(&bytes)?;
+    Ok((bytes, format))
 }
 
 /// 415 for image formats we do not take, 400 for bytes that are no image at all.
@@ -93,41 +75,29 @@ pub fn check_format(bytes: &[u8]) -> ApiResult<ImageFormatKind> {
     if let Some(kind) = ImageFormatKind::sniff(bytes) {
         return Ok(kind);
     }
-    let other_image = [&b"GIF8"[..], b"BM", b"II*\0", b"MM\0*", b"\0\0\x01\0"]
-        .iter()
-        .any(|m| bytes.starts_with(m))
+    let other_image = [&b"GIF8"[..], b"BM", b"II*\0", b"MM\0*", b"\0\0\x01\0"].iter().any(|m| bytes.starts_with(m))
         || (bytes.len() >= 12 && &bytes[4..8] == b"ftyp");
     if other_image {
-        Err(ApiError::unsupported_media(
-            "this image format is not supported: send JPEG, PNG or WebP",
-        ))
+        Err(ApiError::unsupported_media("this image format is not supported: send JPEG, PNG or WebP"))
     } else {
-        Err(ApiError::bad_request(
-            "invalid_image",
-            "the body is not a JPEG, PNG or WebP image",
-        ))
+        Err(ApiError::bad_request("invalid_image", "the body is not a JPEG, PNG or WebP image"))
     }
 }
 
 async fn from_multipart(req: Request) -> ApiResult<Bytes> {
-    let mut form = Multipart::from_request(req, &()).await.map_err(|e| {
-        ApiError::bad_request("bad_multipart", format!("malformed multipart body: {e}"))
-    })?;
+    let mut form = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::bad_request("bad_multipart", format!("malformed multipart body: {e}")))?;
     loop {
         let field = form.next_field().await.map_err(multipart_error)?;
         let Some(field) = field else {
-            return Err(ApiError::bad_request(
-                "missing_image",
-                "the multipart form has no `image` field",
-            ));
+            return Err(ApiError::bad_request("missing_image", "the multipart form has no `image` field"));
         };
         if field.name() == Some("image") {
             if let Some(t) = field.content_type() {
                 let t = t.to_ascii_lowercase();
                 if t.starts_with("image/") && ImageFormatKind::from_mime(&t).is_none() {
-                    return Err(ApiError::unsupported_media(format!(
-                        "{t} is not supported: send JPEG, PNG or WebP"
-                    )));
+                    return Err(ApiError::unsupported_media(format!("{t} is not supported: send JPEG, PNG or WebP")));
                 }
             }
             return field.bytes().await.map_err(multipart_error);
@@ -137,11 +107,7 @@ async fn from_multipart(req: Request) -> ApiResult<Bytes> {
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            e.status(),
-            "payload_too_large",
-            format!("request body is over the limit: {e}"),
-        )
+        ApiError::new(e.status(), "payload_too_large", format!("request body is over the limit: {e}"))
     } else {
         ApiError::bad_request("bad_multipart", format!("malformed multipart body: {e}"))
     }
@@ -154,9 +120,9 @@ fn from_json(body: &[u8]) -> ApiResult<Bytes> {
     }
     let parsed: ImageJson = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("bad_json", format!("the JSON body is invalid: {e}")))?;
-    let text = parsed.image_base64.ok_or_else(|| {
-        ApiError::bad_request("missing_image", "the JSON body has no `image_base64` field")
-    })?;
+    let text = parsed
+        .image_base64
+        .ok_or_else(|| ApiError::bad_request("missing_image", "the JSON body has no `image_base64` field"))?;
     decode_base64(&text).map(Bytes::from)
 }
 
@@ -167,10 +133,7 @@ pub fn decode_base64(text: &str) -> ApiResult<Vec<u8>> {
         Some(rest) => rest.split_once(";base64,").map(|(_, p)| p).unwrap_or(rest),
         None => text,
     };
-    let cleaned: String = payload
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
         .iter()
@@ -192,13 +155,8 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert!(
-            check_format(b"GIF89a").unwrap_err().status
-                == axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
-        );
-        assert!(
-            check_format(b"hello world").unwrap_err().status == axum::http::StatusCode::BAD_REQUEST
-        );
+        assert!(check_format(b"GIF89a").unwrap_err().status == axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(check_format(b"hello world").unwrap_err().status == axum::http::StatusCode::BAD_REQUEST);
         assert!(check_format(&[0xFF, 0xD8, 0xFF, 0xE0]).is_ok());
     }
 }

@@ -21,15 +21,35 @@ pub use config::GatewayConfig;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method, Uri};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::trace::TraceLayer;
 
-/// The header carrying the request id (set by us unless the client sent one).
+/// The header carrying the request id: the client's if it sent one, else ours.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id Infergate gave this request: a UUIDv7 (time-ordered), also the id of its history
+/// record. Never taken from the client, so a repeated client id cannot collide.
+#[derive(Debug, Clone)]
+pub struct RequestIdentity(pub String);
+
+/// Gives every request a [`RequestIdentity`] and, when the client sent no `x-request-id`,
+/// sets that header to the same id (echoed in the response).
+async fn assign_request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::now_v7().to_string();
+    if !req.headers().contains_key(REQUEST_ID_HEADER) {
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            req.headers_mut().insert(REQUEST_ID_HEADER, v);
+        }
+    }
+    req.extensions_mut().insert(RequestIdentity(id));
+    next.run(req).await
+}
 
 /// Builds the application router.
 pub fn router(state: AppState) -> Router {
@@ -45,9 +65,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(PropagateRequestIdLayer::new(request_id))
         .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(assign_request_id))
         .with_state(state)
 }
 

@@ -55,9 +55,7 @@ pub enum RegistryError {
     #[error("{0}")]
     Fetch(String),
     /// The file is not what the hash says.
-    #[error(
-        "SHA-256 mismatch for {source_name}: expected {expected}, got {actual}; nothing was saved"
-    )]
+    #[error("SHA-256 mismatch for {source_name}: expected {expected}, got {actual}; nothing was saved")]
     HashMismatch {
         /// File or URL.
         source_name: String,
@@ -98,26 +96,19 @@ pub async fn add_model(
     req.preprocess.validate().map_err(RegistryError::Invalid)?;
     let expected = req.sha256.as_deref().map(normalise_hex).transpose()?;
     if matches!(req.source, ArtifactSource::Url(_)) && expected.is_none() {
-        return Err(RegistryError::Invalid(
-            "--sha256 is required with --url (the download is verified)".into(),
-        ));
+        return Err(RegistryError::Invalid("--sha256 is required with --url (the download is verified)".into()));
     }
     let labels = match &req.labels {
         Some(src) => parse_labels(&fetch_small(src).await?)?,
         None => Vec::new(),
     };
     let models_dir = data_dir.join("models");
-    std::fs::create_dir_all(&models_dir)
-        .map_err(|e| RegistryError::Fetch(format!("{}: {e}", models_dir.display())))?;
+    std::fs::create_dir_all(&models_dir).map_err(|e| RegistryError::Fetch(format!("{}: {e}", models_dir.display())))?;
     let (tmp, sha256, size) = fetch_artifact(&req.source, expected.as_deref(), &models_dir).await?;
     let signature = probe(engine, tmp.path(), &req.preprocess, labels.len()).await?;
     let relative = format!("models/{sha256}.onnx");
     tmp.persist(data_dir.join(&relative)).map_err(|e| {
-        RegistryError::Fetch(format!(
-            "cannot store the model in {}: {}",
-            models_dir.display(),
-            e.error
-        ))
+        RegistryError::Fetch(format!("cannot store the model in {}: {}", models_dir.display(), e.error))
     })?;
     let source = match &req.source {
         ArtifactSource::File(p) => p.display().to_string(),
@@ -145,15 +136,12 @@ fn normalise_hex(s: &str) -> Result<String, RegistryError> {
     if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(s)
     } else {
-        Err(RegistryError::Invalid(format!(
-            "{s:?} is not a SHA-256 (64 hex digits)"
-        )))
+        Err(RegistryError::Invalid(format!("{s:?} is not a SHA-256 (64 hex digits)")))
     }
 }
 
 fn parse_labels(text: &[u8]) -> Result<Vec<String>, RegistryError> {
-    let text = std::str::from_utf8(text)
-        .map_err(|_| RegistryError::Invalid("the labels file is not UTF-8".into()))?;
+    let text = std::str::from_utf8(text).map_err(|_| RegistryError::Invalid("the labels file is not UTF-8".into()))?;
     let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
     while labels.last().is_some_and(|l| l.is_empty()) {
         labels.pop();
@@ -163,34 +151,23 @@ fn parse_labels(text: &[u8]) -> Result<Vec<String>, RegistryError> {
 
 async fn fetch_small(src: &ArtifactSource) -> Result<Vec<u8>, RegistryError> {
     match src {
-        ArtifactSource::File(p) => tokio::fs::read(p)
-            .await
-            .map_err(|e| RegistryError::Fetch(format!("cannot read {}: {e}", p.display()))),
+        ArtifactSource::File(p) => {
+            tokio::fs::read(p).await.map_err(|e| RegistryError::Fetch(format!("cannot read {}: {e}", p.display())))
+        }
         ArtifactSource::Url(u) => {
             let resp = get(u).await?;
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| RegistryError::Fetch(format!("download of {u} failed: {e}")))?
-                .to_vec())
+            Ok(resp.bytes().await.map_err(|e| RegistryError::Fetch(format!("download of {u} failed: {e}")))?.to_vec())
         }
     }
 }
 
 async fn get(url: &str) -> Result<reqwest::Response, RegistryError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(RegistryError::Invalid(format!(
-            "{url:?} is not an http(s) URL"
-        )));
+        return Err(RegistryError::Invalid(format!("{url:?} is not an http(s) URL")));
     }
-    let resp = reqwest::get(url)
-        .await
-        .map_err(|e| RegistryError::Fetch(format!("cannot download {url}: {e}")))?;
+    let resp = reqwest::get(url).await.map_err(|e| RegistryError::Fetch(format!("cannot download {url}: {e}")))?;
     if !resp.status().is_success() {
-        return Err(RegistryError::Fetch(format!(
-            "cannot download {url}: HTTP {}",
-            resp.status()
-        )));
+        return Err(RegistryError::Fetch(format!("cannot download {url}: HTTP {}", resp.status())));
     }
     Ok(resp)
 }
@@ -203,35 +180,26 @@ async fn fetch_artifact(
     expected: Option<&str>,
     dir: &Path,
 ) -> Result<(tempfile::NamedTempFile, String, u64), RegistryError> {
-    let io_err = |e: std::io::Error| {
-        RegistryError::Fetch(format!("cannot write into {}: {e}", dir.display()))
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".download-")
-        .tempfile_in(dir)
-        .map_err(io_err)?;
+    let io_err = |e: std::io::Error| RegistryError::Fetch(format!("cannot write into {}: {e}", dir.display()));
+    let mut tmp = tempfile::Builder::new().prefix(".download-").tempfile_in(dir).map_err(io_err)?;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut write = |chunk: &[u8]| -> Result<(), RegistryError> {
         size += chunk.len() as u64;
         if size > MAX_ARTIFACT_BYTES {
-            return Err(RegistryError::Fetch(format!(
-                "model is over {MAX_ARTIFACT_BYTES} bytes"
-            )));
+            return Err(RegistryError::Fetch(format!("model is over {MAX_ARTIFACT_BYTES} bytes")));
         }
         hasher.update(chunk);
         tmp.write_all(chunk).map_err(io_err)
     };
     let name = match src {
         ArtifactSource::File(path) => {
-            let mut file = std::fs::File::open(path).map_err(|e| {
-                RegistryError::Fetch(format!("cannot read {}: {e}", path.display()))
-            })?;
+            let mut file = std::fs::File::open(path)
+                .map_err(|e| RegistryError::Fetch(format!("cannot read {}: {e}", path.display())))?;
             let mut buf = vec![0u8; 1 << 20];
             loop {
-                let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| {
-                    RegistryError::Fetch(format!("cannot read {}: {e}", path.display()))
-                })?;
+                let n = std::io::Read::read(&mut file, &mut buf)
+                    .map_err(|e| RegistryError::Fetch(format!("cannot read {}: {e}", path.display())))?;
                 if n == 0 {
                     break;
                 }
@@ -242,9 +210,7 @@ async fn fetch_artifact(
         ArtifactSource::Url(url) => {
             let mut stream = get(url).await?.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                write(&chunk.map_err(|e| {
-                    RegistryError::Fetch(format!("download of {url} failed: {e}"))
-                })?)?;
+                write(&chunk.map_err(|e| RegistryError::Fetch(format!("download of {url} failed: {e}")))?)?;
             }
             url.clone()
         }
@@ -252,11 +218,7 @@ async fn fetch_artifact(
     let actual = hex::encode(hasher.finalize());
     if let Some(exp) = expected {
         if exp != actual {
-            return Err(RegistryError::HashMismatch {
-                source_name: name,
-                expected: exp.to_string(),
-                actual,
-            });
+            return Err(RegistryError::HashMismatch { source_name: name, expected: exp.to_string(), actual });
         }
     }
     tmp.as_file().sync_all().map_err(io_err)?;
@@ -288,10 +250,13 @@ async fn probe(
             )));
         }
         let zeros = vec![0f32; want.iter().product()];
-        let out = backend.run(&want, &zeros).map_err(|e| RegistryError::Model(format!("smoke inference failed: {e}")))?;
+        let out =
+            backend.run(&want, &zeros).map_err(|e| RegistryError::Model(format!("smoke inference failed: {e}")))?;
         let classes = out.output.data.len();
         if labels > 0 && labels != classes {
-            return Err(RegistryError::Model(format!("the labels file has {labels} names but the model outputs {classes} classes")));
+            return Err(RegistryError::Model(format!(
+                "the labels file has {labels} names but the model outputs {classes} classes"
+            )));
         }
         Ok(sig)
     })

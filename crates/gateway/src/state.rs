@@ -21,18 +21,8 @@ struct Inner {
 
 impl AppState {
     /// State over an opened store, an instance pool and the data directory the store uses.
-    pub fn new(
-        store: Store,
-        pool: Arc<InstancePool>,
-        config: GatewayConfig,
-        data_dir: PathBuf,
-    ) -> Self {
-        AppState(Arc::new(Inner {
-            store,
-            pool,
-            config,
-            data_dir,
-        }))
+    pub fn new(store: Store, pool: Arc<InstancePool>, config: GatewayConfig, data_dir: PathBuf) -> Self {
+        AppState(Arc::new(Inner { store, pool, config, data_dir }))
     }
 
     /// The store.
@@ -62,23 +52,14 @@ impl AppState {
 
     /// The model a request means: `name` (and `version`, else the active one), or the
     /// configured default, or the only registered model.
-    pub async fn resolve_model(
-        &self,
-        name: Option<&str>,
-        version: Option<i64>,
-    ) -> ApiResult<ModelSpec> {
+    pub async fn resolve_model(&self, name: Option<&str>, version: Option<i64>) -> ApiResult<ModelSpec> {
         let store = self.store();
         let name = match name.filter(|n| !n.is_empty()) {
             Some(n) => n.to_string(),
             None => match &self.config().default_model {
                 Some(d) => d.clone(),
                 None => {
-                    let mut names: Vec<String> = store
-                        .list_models()
-                        .await?
-                        .into_iter()
-                        .map(|m| m.name)
-                        .collect();
+                    let mut names: Vec<String> = store.list_models().await?.into_iter().map(|m| m.name).collect();
                     names.dedup();
                     match names.len() {
                         0 => return Err(no_models()),
@@ -86,10 +67,7 @@ impl AppState {
                         _ => {
                             return Err(ApiError::bad_request(
                                 "model_required",
-                                format!(
-                                    "several models are registered ({}): say which with ?model=",
-                                    names.join(", ")
-                                ),
+                                format!("several models are registered ({}): say which with ?model=", names.join(", ")),
                             ))
                         }
                     }
@@ -101,10 +79,7 @@ impl AppState {
             None => store.active_model(&name).await?,
         };
         found.ok_or_else(|| match version {
-            Some(v) => ApiError::not_found(
-                "unknown_model_version",
-                format!("model {name:?} has no version {v}"),
-            ),
+            Some(v) => ApiError::not_found("unknown_model_version", format!("model {name:?} has no version {v}")),
             None => ApiError::not_found(
                 "unknown_model",
                 format!("unknown model {name:?}: GET /v1/models lists the registered ones"),

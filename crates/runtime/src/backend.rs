@@ -82,19 +82,13 @@ pub trait Backend: Send + Sync {
 /// Checks `shape` against the declared `expected` shape (`-1` matches anything).
 pub fn check_shape(shape: &[usize], data_len: usize, expected: &[i64]) -> Result<(), BackendError> {
     let dims_ok = shape.len() == expected.len()
-        && shape
-            .iter()
-            .zip(expected)
-            .all(|(&s, &e)| e < 0 || s as i64 == e)
+        && shape.iter().zip(expected).all(|(&s, &e)| e < 0 || s as i64 == e)
         && shape.first().is_some_and(|&b| b > 0);
     let len_ok = shape.iter().product::<usize>() == data_len;
     if dims_ok && len_ok {
         Ok(())
     } else {
-        Err(BackendError::BadShape {
-            got: shape.to_vec(),
-            expected: expected.to_vec(),
-        })
+        Err(BackendError::BadShape { got: shape.to_vec(), expected: expected.to_vec() })
     }
 }
 

@@ -30,12 +30,7 @@ impl ImageFormatKind {
 
     /// Recognises an accepted format from a MIME type such as `image/jpeg`.
     pub fn from_mime(mime: &str) -> Option<Self> {
-        let essence = mime
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
             "image/jpeg" | "image/jpg" | "image/pjpeg" => Some(Self::Jpeg),
             "image/png" => Some(Self::Png),
@@ -71,9 +66,7 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        DecodeLimits {
-            max_pixels: 50_000_000,
-        }
+        DecodeLimits { max_pixels: 50_000_000 }
     }
 }
 
@@ -112,23 +105,14 @@ pub enum DecodeError {
 ///
 /// The pixel count is checked from the header before the image is decoded, so a
 /// "decompression bomb" is refused without allocating its pixels.
-pub fn decode_image(
-    bytes: &[u8],
-    limits: DecodeLimits,
-) -> Result<(RgbImage, ImageFormatKind), DecodeError> {
+pub fn decode_image(bytes: &[u8], limits: DecodeLimits) -> Result<(RgbImage, ImageFormatKind), DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
     let format = ImageFormatKind::sniff(bytes).ok_or(DecodeError::Unsupported)?;
-    let corrupt = |e: image::ImageError| DecodeError::Corrupt {
-        format: format.mime(),
-        message: e.to_string(),
-    };
+    let corrupt = |e: image::ImageError| DecodeError::Corrupt { format: format.mime(), message: e.to_string() };
     if format == ImageFormatKind::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(DecodeError::Corrupt {
-            format: format.mime(),
-            message: "missing end-of-image marker".into(),
-        });
+        return Err(DecodeError::Corrupt { format: format.mime(), message: "missing end-of-image marker".into() });
     }
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(format.image_format());
@@ -140,22 +124,12 @@ pub fn decode_image(
     let (width, height) = decoder.dimensions();
     let pixels = width as u64 * height as u64;
     if pixels > limits.max_pixels {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            pixels,
-            limit: limits.max_pixels,
-        });
+        return Err(DecodeError::TooManyPixels { width, height, pixels, limit: limits.max_pixels });
     }
     if pixels == 0 {
-        return Err(DecodeError::Corrupt {
-            format: format.mime(),
-            message: "zero-sized image".into(),
-        });
+        return Err(DecodeError::Corrupt { format: format.mime(), message: "zero-sized image".into() });
     }
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     img.apply_orientation(orientation);
     Ok((img.into_rgb8(), format))
@@ -177,16 +151,12 @@ mod tests {
 
     fn encode(img: &RgbImage, fmt: ImageFormat) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        DynamicImage::ImageRgb8(img.clone())
-            .write_to(&mut out, fmt)
-            .unwrap();
+        DynamicImage::ImageRgb8(img.clone()).write_to(&mut out, fmt).unwrap();
         out.into_inner()
     }
 
     fn sample() -> RgbImage {
-        RgbImage::from_fn(40, 30, |x, y| {
-            image::Rgb([(x * 6) as u8, (y * 8) as u8, 128])
-        })
+        RgbImage::from_fn(40, 30, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 128]))
     }
 
     #[test]
@@ -202,24 +172,15 @@ mod tests {
     fn rejects_empty_unknown_truncated_and_huge() {
         let lim = DecodeLimits::default();
         assert!(matches!(decode_image(&[], lim), Err(DecodeError::Empty)));
-        assert!(matches!(
-            decode_image(b"GIF89a....", lim),
-            Err(DecodeError::Unsupported)
-        ));
+        assert!(matches!(decode_image(b"GIF89a....", lim), Err(DecodeError::Unsupported)));
         for fmt in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {
             let bytes = encode(&sample(), fmt);
             let cut = &bytes[..bytes.len() / 2];
-            assert!(
-                matches!(decode_image(cut, lim), Err(DecodeError::Corrupt { .. })),
-                "{fmt:?}"
-            );
+            assert!(matches!(decode_image(cut, lim), Err(DecodeError::Corrupt { .. })), "{fmt:?}");
         }
         let small = DecodeLimits { max_pixels: 100 };
         let bytes = encode(&sample(), ImageFormat::Png);
-        assert!(matches!(
-            decode_image(&bytes, small),
-            Err(DecodeError::TooManyPixels { pixels: 1200, .. })
-        ));
+        assert!(matches!(decode_image(&bytes, small), Err(DecodeError::TooManyPixels { pixels: 1200, .. })));
     }
 
     /// Inserts an EXIF APP1 segment with the given orientation right after the JPEG SOI.
@@ -246,27 +207,14 @@ mod tests {
     fn exif_orientation_is_applied() {
         // A 40x30 image whose left half is dark: rotated 90° clockwise it is 30x40 with the
         // dark half on top.
-        let img = RgbImage::from_fn(40, 30, |x, _| {
-            if x < 20 {
-                image::Rgb([0; 3])
-            } else {
-                image::Rgb([255; 3])
-            }
-        });
+        let img = RgbImage::from_fn(40, 30, |x, _| if x < 20 { image::Rgb([0; 3]) } else { image::Rgb([255; 3]) });
         let jpeg = encode(&img, ImageFormat::Jpeg);
         let (plain, _) = decode_image(&jpeg, DecodeLimits::default()).unwrap();
         assert_eq!(plain.dimensions(), (40, 30));
-        let (rotated, _) =
-            decode_image(&with_exif_orientation(&jpeg, 6), DecodeLimits::default()).unwrap();
+        let (rotated, _) = decode_image(&with_exif_orientation(&jpeg, 6), DecodeLimits::default()).unwrap();
         assert_eq!(rotated.dimensions(), (30, 40));
-        assert!(
-            rotated.get_pixel(15, 5)[0] < 60,
-            "top is the former left (dark) half"
-        );
-        assert!(
-            rotated.get_pixel(15, 35)[0] > 200,
-            "bottom is the former right (light) half"
-        );
+        assert!(rotated.get_pixel(15, 5)[0] < 60, "top is the former left (dark) half");
+        assert!(rotated.get_pixel(15, 35)[0] > 200, "bottom is the former right (light) half");
     }
 
     #[test]
@@ -277,11 +225,7 @@ mod tests {
             for &b in bytes {
                 crc ^= b as u32;
                 for _ in 0..8 {
-                    crc = if crc & 1 != 0 {
-                        (crc >> 1) ^ 0xEDB8_8320
-                    } else {
-                        crc >> 1
-                    };
+                    crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
                 }
             }
             !crc
@@ -299,15 +243,8 @@ mod tests {
         png.extend(idat);
         png.extend(crc32(idat).to_be_bytes());
         match decode_image(&png, DecodeLimits::default()) {
-            Err(DecodeError::TooManyPixels {
-                width: 60000,
-                height: 60000,
-                ..
-            }) => {}
-            other => panic!(
-                "expected TooManyPixels, got {:?}",
-                other.map(|(i, _)| i.dimensions())
-            ),
+            Err(DecodeError::TooManyPixels { width: 60000, height: 60000, .. }) => {}
+            other => panic!("expected TooManyPixels, got {:?}", other.map(|(i, _)| i.dimensions())),
         }
     }
 
@@ -317,10 +254,7 @@ mod tests {
             let kind = ImageFormatKind::sniff(&encode(&sample(), fmt)).unwrap();
             assert_eq!(ImageFormatKind::from_mime(kind.mime()), Some(kind));
         }
-        assert_eq!(
-            ImageFormatKind::from_mime("image/PNG; q=1"),
-            Some(ImageFormatKind::Png)
-        );
+        assert_eq!(ImageFormatKind::from_mime("image/PNG; q=1"), Some(ImageFormatKind::Png));
         assert_eq!(ImageFormatKind::from_mime("image/gif"), None);
     }
 }

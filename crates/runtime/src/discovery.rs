@@ -23,20 +23,14 @@ impl OrtLibrarySearch {
             if p.is_file() {
                 return Ok(p.clone());
             }
-            return Err(format!(
-                "ORT_DYLIB_PATH points to {}, which is not a file",
-                p.display()
-            ));
+            return Err(format!("ORT_DYLIB_PATH points to {}, which is not a file", p.display()));
         }
         for root in &self.project_roots {
             for env_dir in [root.join(".venv"), root.clone()] {
                 if let Some(found) = find_in_venv(&env_dir) {
                     return Ok(found);
                 }
-                tried.push(format!(
-                    "{}/lib/python3*/site-packages/onnxruntime/capi/",
-                    env_dir.display()
-                ));
+                tried.push(format!("{}/lib/python3*/site-packages/onnxruntime/capi/", env_dir.display()));
             }
         }
         for dir in &self.system_dirs {
@@ -58,17 +52,10 @@ fn find_in_venv(env_dir: &Path) -> Option<PathBuf> {
     let mut pythons: Vec<PathBuf> = std::fs::read_dir(&lib)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("python3"))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("python3")))
         .collect();
     pythons.sort();
-    pythons
-        .iter()
-        .rev()
-        .find_map(|py| find_lib_in(&py.join("site-packages/onnxruntime/capi")))
+    pythons.iter().rev().find_map(|py| find_lib_in(&py.join("site-packages/onnxruntime/capi")))
 }
 
 /// The best `libonnxruntime.so*` file in `dir`: the unversioned name if present, else the
@@ -82,10 +69,7 @@ fn find_lib_in(dir: &Path) -> Option<PathBuf> {
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so."))
-                && p.is_file()
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.")) && p.is_file()
         })
         .collect();
     versioned.sort();
@@ -101,21 +85,12 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("infergate-disc-{}", std::process::id()));
         let capi = tmp.join(".venv/lib/python3.11/site-packages/onnxruntime/capi");
         std::fs::create_dir_all(&capi).unwrap();
-        let search = OrtLibrarySearch {
-            project_roots: vec![tmp.clone()],
-            ..Default::default()
-        };
+        let search = OrtLibrarySearch { project_roots: vec![tmp.clone()], ..Default::default() };
         let err = search.find().unwrap_err();
         assert!(err.contains("scripts/setup"), "{err}");
         std::fs::write(capi.join("libonnxruntime.so.1.32.0"), b"").unwrap();
-        assert_eq!(
-            search.find().unwrap(),
-            capi.join("libonnxruntime.so.1.32.0")
-        );
-        let explicit = OrtLibrarySearch {
-            explicit: Some(tmp.join("nope.so")),
-            ..Default::default()
-        };
+        assert_eq!(search.find().unwrap(), capi.join("libonnxruntime.so.1.32.0"));
+        let explicit = OrtLibrarySearch { explicit: Some(tmp.join("nope.so")), ..Default::default() };
         assert!(explicit.find().unwrap_err().contains("not a file"));
         std::fs::remove_dir_all(&tmp).unwrap();
     }

@@ -24,9 +24,7 @@ impl FromStr for RuntimeChoice {
             "auto" => Ok(Self::Auto),
             "ort" | "onnxruntime" => Ok(Self::Ort),
             "tract" => Ok(Self::Tract),
-            o => Err(format!(
-                "unknown runtime {o:?}: expected auto, ort or tract"
-            )),
+            o => Err(format!("unknown runtime {o:?}: expected auto, ort or tract")),
         }
     }
 }
@@ -47,9 +45,7 @@ impl FromStr for ExecutionProvider {
         match s {
             "cpu" => Ok(Self::Cpu),
             "cuda" => Ok(Self::Cuda),
-            o => Err(format!(
-                "unknown execution provider {o:?}: expected cpu or cuda"
-            )),
+            o => Err(format!("unknown execution provider {o:?}: expected cpu or cuda")),
         }
     }
 }
@@ -69,12 +65,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig {
-            runtime: RuntimeChoice::Auto,
-            provider: ExecutionProvider::Cpu,
-            intra_threads: 1,
-            sessions: 2,
-        }
+        EngineConfig { runtime: RuntimeChoice::Auto, provider: ExecutionProvider::Cpu, intra_threads: 1, sessions: 2 }
     }
 }
 
@@ -88,9 +79,7 @@ pub enum EngineError {
     #[error("this build has no {0} backend (rebuild with the `{0}` cargo feature)")]
     NotCompiled(&'static str),
     /// CUDA was asked for with a backend that cannot use it.
-    #[error(
-        "--execution-provider cuda needs the ONNX Runtime backend (and the onnxruntime-gpu wheel)"
-    )]
+    #[error("--execution-provider cuda needs the ONNX Runtime backend (and the onnxruntime-gpu wheel)")]
     CudaNeedsOrt,
 }
 
@@ -106,16 +95,11 @@ pub struct Engine {
 impl Engine {
     /// Picks the backend for `config`. `ort_library` is the result of looking for
     /// `libonnxruntime.so` (see [`crate::discovery::OrtLibrarySearch`]).
-    pub fn new(
-        config: EngineConfig,
-        ort_library: Result<PathBuf, String>,
-    ) -> Result<Engine, EngineError> {
+    pub fn new(config: EngineConfig, ort_library: Result<PathBuf, String>) -> Result<Engine, EngineError> {
         let ort_ready = ort_library.and_then(|p| init_ort(&p).map(|_| p));
         let (kind, ort_library, note) = match (config.runtime, ort_ready) {
             (RuntimeChoice::Tract, _) => (BackendKind::Tract, None, None),
-            (RuntimeChoice::Ort, Ok(p)) | (RuntimeChoice::Auto, Ok(p)) => {
-                (BackendKind::Ort, Some(p), None)
-            }
+            (RuntimeChoice::Ort, Ok(p)) | (RuntimeChoice::Auto, Ok(p)) => (BackendKind::Ort, Some(p), None),
             (RuntimeChoice::Ort, Err(e)) => return Err(EngineError::OrtUnavailable(e)),
             (RuntimeChoice::Auto, Err(e)) => (BackendKind::Tract, None, Some(e)),
         };
@@ -125,12 +109,7 @@ impl Engine {
         if kind == BackendKind::Tract && config.provider == ExecutionProvider::Cuda {
             return Err(EngineError::CudaNeedsOrt);
         }
-        Ok(Engine {
-            config,
-            kind,
-            ort_library,
-            note,
-        })
+        Ok(Engine { config, kind, ort_library, note })
     }
 
     /// The backend models are loaded with.
@@ -166,11 +145,7 @@ impl Engine {
     }
 
     /// Loads `path` with a specific backend (tests compare the two).
-    pub fn load_with(
-        &self,
-        kind: BackendKind,
-        path: &Path,
-    ) -> Result<Arc<dyn Backend>, BackendError> {
+    pub fn load_with(&self, kind: BackendKind, path: &Path) -> Result<Arc<dyn Backend>, BackendError> {
         match kind {
             #[cfg(feature = "ort")]
             BackendKind::Ort => {
@@ -206,12 +181,8 @@ static ORT_ENV: std::sync::OnceLock<Result<(PathBuf, ort::environment::Environme
 #[cfg(feature = "ort")]
 fn init_ort(path: &Path) -> Result<(), String> {
     let res = ORT_ENV.get_or_init(|| {
-        let builder =
-            ort::init_from(path).map_err(|e| format!("could not load {}: {e}", path.display()))?;
-        let env = builder
-            .with_name("infergate")
-            .build()
-            .map_err(|e| e.to_string())?;
+        let builder = ort::init_from(path).map_err(|e| format!("could not load {}: {e}", path.display()))?;
+        let env = builder.with_name("infergate").build().map_err(|e| e.to_string())?;
         Ok((path.to_path_buf(), env))
     });
     match res {
@@ -227,10 +198,7 @@ fn init_ort(path: &Path) -> Result<(), String> {
 
 #[cfg(feature = "ort")]
 fn ort_environment() -> Option<ort::environment::Environment> {
-    ORT_ENV
-        .get()
-        .and_then(|r| r.as_ref().ok())
-        .map(|(_, env)| env.clone())
+    ORT_ENV.get().and_then(|r| r.as_ref().ok()).map(|(_, env)| env.clone())
 }
 
 #[cfg(not(feature = "ort"))]

@@ -40,10 +40,7 @@ pub struct InstancePool {
 impl InstancePool {
     /// An empty pool loading models with `engine`.
     pub fn new(engine: Engine) -> Self {
-        InstancePool {
-            engine,
-            slots: Mutex::new(HashMap::new()),
-        }
+        InstancePool { engine, slots: Mutex::new(HashMap::new()) }
     }
 
     /// The engine models are loaded with.
@@ -54,41 +51,22 @@ impl InstancePool {
     /// The instance of `spec`, loading it from `artifact` if needed. Blocks while another
     /// caller is loading the same version, then shares its result.
     pub fn get_or_load(&self, spec: &ModelSpec, artifact: &Path) -> Result<Lease, BackendError> {
-        let slot = self
-            .slots
-            .lock()
-            .entry((spec.name.clone(), spec.version))
-            .or_default()
-            .clone();
+        let slot = self.slots.lock().entry((spec.name.clone(), spec.version)).or_default().clone();
         let mut guard = slot.lock();
         if let Some(instance) = guard.as_ref() {
-            return Ok(Lease {
-                instance: instance.clone(),
-                loaded_now: None,
-            });
+            return Ok(Lease { instance: instance.clone(), loaded_now: None });
         }
         let began = Instant::now();
         let backend = self.engine.load(artifact)?;
         let load_ms = began.elapsed().as_secs_f64() * 1e3;
-        let instance = Arc::new(Instance {
-            spec: spec.clone(),
-            backend,
-            load_ms,
-        });
+        let instance = Arc::new(Instance { spec: spec.clone(), backend, load_ms });
         *guard = Some(instance.clone());
-        Ok(Lease {
-            instance,
-            loaded_now: Some(load_ms),
-        })
+        Ok(Lease { instance, loaded_now: Some(load_ms) })
     }
 
     /// The instance of `name`/`version` if it is loaded.
     pub fn loaded(&self, name: &str, version: i64) -> Option<Arc<Instance>> {
-        let slot = self
-            .slots
-            .lock()
-            .get(&(name.to_string(), version))
-            .cloned()?;
+        let slot = self.slots.lock().get(&(name.to_string(), version)).cloned()?;
         let guard = slot.try_lock()?;
         guard.clone()
     }

@@ -31,10 +31,8 @@ impl OrtBackend {
         intra_threads: usize,
         sessions: usize,
     ) -> Result<Self, BackendError> {
-        let load_err = |e: &dyn std::fmt::Display| BackendError::Load {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
+        let load_err =
+            |e: &dyn std::fmt::Display| BackendError::Load { path: path.display().to_string(), message: e.to_string() };
         let mut pool = Vec::with_capacity(sessions.max(1));
         for _ in 0..sessions.max(1) {
             let mut builder = Session::builder(env)
@@ -48,9 +46,7 @@ impl OrtBackend {
                     .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
                     .map_err(|e| load_err(&e))?;
             }
-            pool.push(Mutex::new(
-                builder.commit_from_file(path).map_err(|e| load_err(&e))?,
-            ));
+            pool.push(Mutex::new(builder.commit_from_file(path).map_err(|e| load_err(&e))?));
         }
         let first = pool[0].lock();
         let (input, output) = match (first.inputs().first(), first.outputs().first()) {
@@ -64,11 +60,7 @@ impl OrtBackend {
             output_shape: shape_of(output.dtype()),
         };
         drop(first);
-        Ok(OrtBackend {
-            sessions: pool,
-            next: AtomicUsize::new(0),
-            io,
-        })
+        Ok(OrtBackend { sessions: pool, next: AtomicUsize::new(0), io })
     }
 }
 
@@ -91,22 +83,11 @@ impl Backend for OrtBackend {
             .unwrap_or_else(|| self.sessions[start % n].lock());
         let queued = waited.elapsed();
         let began = Instant::now();
-        let input = TensorRef::from_array_view((shape.to_vec(), data))
-            .map_err(|e| BackendError::Run(e.to_string()))?;
-        let outputs = session
-            .run(ort::inputs![input])
-            .map_err(|e| BackendError::Run(e.to_string()))?;
-        let (out_shape, values) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| BackendError::Run(e.to_string()))?;
-        let output = Tensor {
-            shape: out_shape.iter().map(|&d| d.max(0) as usize).collect(),
-            data: values.to_vec(),
-        };
-        Ok(RunOutput {
-            output,
-            queued,
-            compute: began.elapsed(),
-        })
+        let input = TensorRef::from_array_view((shape.to_vec(), data)).map_err(|e| BackendError::Run(e.to_string()))?;
+        let outputs = session.run(ort::inputs![input]).map_err(|e| BackendError::Run(e.to_string()))?;
+        let (out_shape, values) =
+            outputs[0].try_extract_tensor::<f32>().map_err(|e| BackendError::Run(e.to_string()))?;
+        let output = Tensor { shape: out_shape.iter().map(|&d| d.max(0) as usize).collect(), data: values.to_vec() };
+        Ok(RunOutput { output, queued, compute: began.elapsed() })
     }
 }

@@ -24,17 +24,15 @@ pub fn preprocess(img: &RgbImage, spec: &PreprocessSpec) -> Vec<f32> {
     let (left, top) = ((rw - side) / 2, (rh - side) / 2);
     let (sx, sy) = (w as f64 / rw as f64, h as f64 / rh as f64);
 
-    let src = ImageRef::new(w, h, img.as_raw(), PixelType::U8x3)
-        .expect("an RgbImage buffer always matches its dimensions");
+    let src =
+        ImageRef::new(w, h, img.as_raw(), PixelType::U8x3).expect("an RgbImage buffer always matches its dimensions");
     let mut dst = Image::new(side, side, PixelType::U8x3);
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
-        .crop(
-            left as f64 * sx,
-            top as f64 * sy,
-            side as f64 * sx,
-            side as f64 * sy,
-        );
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)).crop(
+        left as f64 * sx,
+        top as f64 * sy,
+        side as f64 * sx,
+        side as f64 * sy,
+    );
     Resizer::new()
         .resize(&src, &mut dst, &options)
         .expect("resize between two U8x3 images with a valid crop box cannot fail");
@@ -85,17 +83,9 @@ mod tests {
 
     #[test]
     fn nhwc_is_a_transpose_of_nchw() {
-        let img = RgbImage::from_fn(300, 260, |x, y| {
-            image::Rgb([x as u8, y as u8, (x ^ y) as u8])
-        });
+        let img = RgbImage::from_fn(300, 260, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8]));
         let nchw = preprocess(&img, &PreprocessSpec::default());
-        let nhwc = preprocess(
-            &img,
-            &PreprocessSpec {
-                layout: Layout::Nhwc,
-                ..Default::default()
-            },
-        );
+        let nhwc = preprocess(&img, &PreprocessSpec { layout: Layout::Nhwc, ..Default::default() });
         let plane = 224 * 224;
         for i in [0, 777, plane - 1] {
             for c in 0..3 {
@@ -107,21 +97,9 @@ mod tests {
     #[test]
     fn crop_takes_the_centre() {
         // Left half black, right half white, wide image: the centre crop straddles both.
-        let img = RgbImage::from_fn(1024, 256, |x, _| {
-            if x < 512 {
-                image::Rgb([0, 0, 0])
-            } else {
-                image::Rgb([255; 3])
-            }
-        });
-        let t = preprocess(
-            &img,
-            &PreprocessSpec {
-                mean: [0.0; 3],
-                std: [1.0; 3],
-                ..Default::default()
-            },
-        );
+        let img =
+            RgbImage::from_fn(1024, 256, |x, _| if x < 512 { image::Rgb([0, 0, 0]) } else { image::Rgb([255; 3]) });
+        let t = preprocess(&img, &PreprocessSpec { mean: [0.0; 3], std: [1.0; 3], ..Default::default() });
         assert!(t[10] < 0.01, "left edge of the crop is black");
         assert!(t[223] > 0.99, "right edge of the crop is white");
     }

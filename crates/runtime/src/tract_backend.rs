@@ -30,52 +30,34 @@ impl TractBackend {
                 .shape
                 .dims()
                 .map(|d| {
-                    tract_onnx::tract_hir::infer::Factoid::concretize(d)
-                        .and_then(|d| d.to_i64().ok())
-                        .unwrap_or(-1)
+                    tract_onnx::tract_hir::infer::Factoid::concretize(d).and_then(|d| d.to_i64().ok()).unwrap_or(-1)
                 })
                 .collect(),
         };
         if declared.len() < 2 {
-            return Err(load_err(&format!(
-                "input rank {} is not supported (need a batch dimension)",
-                declared.len()
-            )));
+            return Err(load_err(&format!("input rank {} is not supported (need a batch dimension)", declared.len())));
         }
         let mut per_item: Vec<usize> = Vec::with_capacity(declared.len());
         per_item.push(1);
         for &d in &declared[1..] {
             if d <= 0 {
-                return Err(load_err(
-                    &"only the batch dimension of the input may be dynamic",
-                ));
+                return Err(load_err(&"only the batch dimension of the input may be dynamic"));
             }
             per_item.push(d as usize);
         }
-        model
-            .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), &per_item))
-            .map_err(|e| load_err(&e))?;
+        model.set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), &per_item)).map_err(|e| load_err(&e))?;
         let input_name = model.node(model.inputs[0].node).name.clone();
         let output_name = model.node(model.outputs[0].node).name.clone();
         let typed = model.into_optimized().map_err(|e| load_err(&e))?;
         let out_fact = typed.output_fact(0).map_err(|e| load_err(&e))?;
-        let mut output_shape: Vec<i64> = out_fact
-            .shape
-            .iter()
-            .map(|d| d.to_i64().unwrap_or(-1))
-            .collect();
+        let mut output_shape: Vec<i64> = out_fact.shape.iter().map(|d| d.to_i64().unwrap_or(-1)).collect();
         if let Some(b) = output_shape.first_mut() {
             *b = -1;
         }
         let plan = typed.into_runnable().map_err(|e| load_err(&e))?;
         let mut input_shape = declared;
         input_shape[0] = -1;
-        let io = ModelIo {
-            input_name,
-            input_shape,
-            output_name,
-            output_shape,
-        };
+        let io = ModelIo { input_name, input_shape, output_name, output_shape };
         Ok(TractBackend { plan, io, per_item })
     }
 }
@@ -98,13 +80,8 @@ impl Backend for TractBackend {
         for item in data.chunks_exact(item_len) {
             let input = tract_onnx::prelude::Tensor::from_shape(&self.per_item, item)
                 .map_err(|e| BackendError::Run(e.to_string()))?;
-            let result = self
-                .plan
-                .run(tvec!(input.into()))
-                .map_err(|e| BackendError::Run(e.to_string()))?;
-            let view = result[0]
-                .to_plain_array_view::<f32>()
-                .map_err(|e| BackendError::Run(e.to_string()))?;
+            let result = self.plan.run(tvec!(input.into())).map_err(|e| BackendError::Run(e.to_string()))?;
+            let view = result[0].to_plain_array_view::<f32>().map_err(|e| BackendError::Run(e.to_string()))?;
             out_item_shape = view.shape().to_vec();
             out_data.extend(view.iter().copied());
         }
@@ -113,10 +90,7 @@ impl Backend for TractBackend {
             *b = shape[0];
         }
         Ok(RunOutput {
-            output: Tensor {
-                shape: out_shape,
-                data: out_data,
-            },
+            output: Tensor { shape: out_shape, data: out_data },
             queued: Duration::ZERO,
             compute: began.elapsed(),
         })

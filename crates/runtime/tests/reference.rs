@@ -4,16 +4,11 @@
 
 use infergate_core::{softmax, top_k, PreprocessSpec};
 use infergate_runtime::discovery::OrtLibrarySearch;
-use infergate_runtime::{
-    decode_image, preprocess, BackendKind, DecodeLimits, Engine, EngineConfig, RuntimeChoice,
-};
+use infergate_runtime::{decode_image, preprocess, BackendKind, DecodeLimits, Engine, EngineConfig, RuntimeChoice};
 use std::path::PathBuf;
 
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
 fn shared() -> PathBuf {
@@ -21,14 +16,8 @@ fn shared() -> PathBuf {
 }
 
 fn engine() -> Engine {
-    let search = OrtLibrarySearch {
-        project_roots: vec![workspace()],
-        ..Default::default()
-    };
-    let config = EngineConfig {
-        runtime: RuntimeChoice::Ort,
-        ..Default::default()
-    };
+    let search = OrtLibrarySearch { project_roots: vec![workspace()], ..Default::default() };
+    let config = EngineConfig { runtime: RuntimeChoice::Ort, ..Default::default() };
     Engine::new(config, search.find()).expect("ONNX Runtime must be available: run scripts/setup")
 }
 
@@ -42,10 +31,7 @@ fn expected(model: &str, image: &str) -> (usize, f32) {
     let text = std::fs::read_to_string(shared().join("data/expected_top5.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let top = &v[model][image][0];
-    (
-        top["index"].as_u64().unwrap() as usize,
-        top["prob"].as_f64().unwrap() as f32,
-    )
+    (top["index"].as_u64().unwrap() as usize, top["prob"].as_f64().unwrap() as f32)
 }
 
 const IMAGES: [&str; 2] = ["dog_samoyed_pytorch_hub.jpg", "cat_mobilenet_caffe.jpg"];
@@ -75,15 +61,8 @@ fn fp32_top1_matches_reference_on_both_backends_and_logits_agree() {
             );
             logits.push(out.data);
         }
-        let max_diff = logits[0]
-            .iter()
-            .zip(&logits[1])
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(
-            max_diff <= 1e-3,
-            "{image}: ORT and tract logits differ by {max_diff}"
-        );
+        let max_diff = logits[0].iter().zip(&logits[1]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(max_diff <= 1e-3, "{image}: ORT and tract logits differ by {max_diff}");
     }
 }
 
@@ -96,28 +75,11 @@ fn batches_match_single_runs() {
     let mut batch = input_tensor(IMAGES[0]);
     batch.extend(input_tensor(IMAGES[1]));
     for backend in [&ort, &tract] {
-        let both = backend
-            .run(&PreprocessSpec::default().tensor_shape(2), &batch)
-            .unwrap()
-            .output;
+        let both = backend.run(&PreprocessSpec::default().tensor_shape(2), &batch).unwrap().output;
         assert_eq!(both.shape, vec![2, 1000]);
-        let second = backend
-            .run(
-                &PreprocessSpec::default().tensor_shape(1),
-                &batch[batch.len() / 2..],
-            )
-            .unwrap()
-            .output;
-        let diff = both.data[1000..]
-            .iter()
-            .zip(&second.data)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(
-            diff <= 1e-4,
-            "{}: batched and single runs differ by {diff}",
-            backend.kind()
-        );
+        let second = backend.run(&PreprocessSpec::default().tensor_shape(1), &batch[batch.len() / 2..]).unwrap().output;
+        let diff = both.data[1000..].iter().zip(&second.data).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(diff <= 1e-4, "{}: batched and single runs differ by {diff}", backend.kind());
     }
 }
 
@@ -127,10 +89,7 @@ fn int8_runs_on_ort_and_tract_refuses_it_clearly() {
     let model = shared().join("models/mobilenetv2-12-int8.onnx");
     let ort = engine.load_with(BackendKind::Ort, &model).unwrap();
     let x = input_tensor(IMAGES[0]);
-    let out = ort
-        .run(&PreprocessSpec::default().tensor_shape(1), &x)
-        .unwrap()
-        .output;
+    let out = ort.run(&PreprocessSpec::default().tensor_shape(1), &x).unwrap().output;
     let (want, _) = expected("mobilenetv2-12-int8.onnx", IMAGES[0]);
     assert_eq!(top_k(&softmax(&out.data), 1)[0], want);
     match engine.load_with(BackendKind::Tract, &model) {
@@ -145,9 +104,7 @@ fn wrong_input_shape_is_an_error_not_a_panic() {
     let model = shared().join("models/mobilenetv2-12-fp32.onnx");
     for kind in [BackendKind::Ort, BackendKind::Tract] {
         let backend = engine.load_with(kind, &model).unwrap();
-        let err = backend
-            .run(&[1, 3, 100, 100], &vec![0.0; 30000])
-            .unwrap_err();
+        let err = backend.run(&[1, 3, 100, 100], &vec![0.0; 30000]).unwrap_err();
         assert!(err.to_string().contains("does not match"), "{kind}: {err}");
     }
 }
@@ -159,12 +116,6 @@ fn auto_falls_back_to_tract_without_the_library_and_ort_fails_clearly() {
     // In this process ORT may already be initialised by another test; only the path decides.
     assert_eq!(auto.kind(), BackendKind::Tract);
     assert!(auto.describe().contains("tract"), "{}", auto.describe());
-    let ort = Engine::new(
-        EngineConfig {
-            runtime: RuntimeChoice::Ort,
-            ..Default::default()
-        },
-        missing,
-    );
+    let ort = Engine::new(EngineConfig { runtime: RuntimeChoice::Ort, ..Default::default() }, missing);
     assert!(ort.unwrap_err().to_string().contains("not found"));
 }

@@ -86,10 +86,7 @@ fn decode(row: &SqliteRow) -> Result<InferenceRecord, StoreError> {
     Ok(InferenceRecord {
         id: row.try_get("id")?,
         created_at: row.try_get("created_at")?,
-        model: ModelRef {
-            name: row.try_get("model")?,
-            version: row.try_get("version")?,
-        },
+        model: ModelRef { name: row.try_get("model")?, version: row.try_get("version")? },
         label: row.try_get("label")?,
         confidence: row.try_get::<f64, _>("confidence")? as f32,
         in_domain: row.try_get::<i64, _>("in_domain")? != 0,
@@ -116,9 +113,7 @@ impl Store {
         image: Bytes,
         logits: Option<&[f32]>,
     ) -> Result<(), StoreError> {
-        self.objects
-            .put_if_absent(&record.image.object_key, image)
-            .await?;
+        self.objects.put_if_absent(&record.image.object_key, image).await?;
         let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO inferences (id, created_at, model, version, label, confidence, in_domain, cached, timings, \
@@ -167,33 +162,24 @@ impl Store {
         model: &str,
         version: i64,
     ) -> Result<Option<CachedOutput>, StoreError> {
-        let blob: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT logits FROM output_cache WHERE image_sha256 = ? AND model = ? AND version = ?",
-        )
-        .bind(image_sha256)
-        .bind(model)
-        .bind(version)
-        .fetch_optional(&self.db)
-        .await?;
+        let blob: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT logits FROM output_cache WHERE image_sha256 = ? AND model = ? AND version = ?")
+                .bind(image_sha256)
+                .bind(model)
+                .bind(version)
+                .fetch_optional(&self.db)
+                .await?;
         match blob {
             None => Ok(None),
             Some(b) if b.len() % 4 == 0 => Ok(Some(CachedOutput {
-                logits: b
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
+                logits: b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
             })),
-            Some(_) => Err(StoreError::Corrupt(
-                "cached logits are not a whole number of f32".into(),
-            )),
+            Some(_) => Err(StoreError::Corrupt("cached logits are not a whole number of f32".into())),
         }
     }
 
     /// A page of history, newest first.
-    pub async fn list_inferences(
-        &self,
-        filter: &InferenceFilter,
-    ) -> Result<InferencePage, StoreError> {
+    pub async fn list_inferences(&self, filter: &InferenceFilter) -> Result<InferencePage, StoreError> {
         let mut sql = String::from("SELECT * FROM inferences WHERE 1 = 1");
         let mut binds: Vec<&str> = Vec::new();
         for (column, op, value) in [
@@ -226,10 +212,7 @@ impl Store {
 
     /// One history record.
     pub async fn get_inference(&self, id: &str) -> Result<Option<InferenceRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM inferences WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.db)
-            .await?;
+        let row = sqlx::query("SELECT * FROM inferences WHERE id = ?").bind(id).fetch_optional(&self.db).await?;
         row.as_ref().map(decode).transpose()
     }
 

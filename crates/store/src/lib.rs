@@ -60,20 +60,14 @@ impl Store {
     /// Opens (creating if needed) `data_dir/infergate.db` and `data_dir/objects/`.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let mkdir = |p: &Path| {
-            std::fs::create_dir_all(p).map_err(|source| StoreError::DataDir {
-                path: p.to_path_buf(),
-                source,
-            })
+            std::fs::create_dir_all(p).map_err(|source| StoreError::DataDir { path: p.to_path_buf(), source })
         };
         mkdir(data_dir)?;
         let objects_dir = data_dir.join("objects");
         mkdir(&objects_dir)?;
         let url = format!("sqlite://{}", data_dir.join("infergate.db").display());
         let db = open_sqlite(&url).await?;
-        Ok(Store {
-            db,
-            objects: ObjectStoreHandle::local(&objects_dir)?,
-        })
+        Ok(Store { db, objects: ObjectStoreHandle::local(&objects_dir)? })
     }
 
     /// The object store.
@@ -94,10 +88,7 @@ async fn open_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await?;
+    let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
     migrations::run(&pool).await?;
     Ok(pool)
 }

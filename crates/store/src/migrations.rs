@@ -7,8 +7,7 @@ use sqlx::SqlitePool;
 use std::borrow::Cow;
 
 /// `(version, description, sql)` of every migration, in order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
 
 #[derive(Debug)]
 struct Embedded;
@@ -19,13 +18,7 @@ impl<'s> MigrationSource<'s> for Embedded {
             Ok(MIGRATIONS
                 .iter()
                 .map(|&(v, d, sql)| {
-                    Migration::new(
-                        v,
-                        Cow::Borrowed(d),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
+                    Migration::new(v, Cow::Borrowed(d), MigrationType::Simple, Cow::Borrowed(sql), false)
                 })
                 .collect())
         })

@@ -36,8 +36,7 @@ const COLUMNS: &str =
     "name, version, sha256, artifact_path, size_bytes, task, preprocess, labels, signature, active, created_at";
 
 fn decode(row: &SqliteRow) -> Result<ModelSpec, StoreError> {
-    let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("model {what}: {e}"));
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("model {what}: {e}"));
     let task: String = row.try_get("task")?;
     let preprocess: String = row.try_get("preprocess")?;
     let labels: String = row.try_get("labels")?;
@@ -68,16 +67,13 @@ impl Store {
                 .await?;
         let version = new.version.unwrap_or(max.unwrap_or(0) + 1);
         if version < 1 {
-            return Err(StoreError::Conflict(format!(
-                "version {version} is invalid: versions start at 1"
-            )));
+            return Err(StoreError::Conflict(format!("version {version} is invalid: versions start at 1")));
         }
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
-                .bind(&new.name)
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
+            .bind(&new.name)
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict(format!(
                 "model {} already has a version {version}; omit --version to add the next one",
@@ -86,10 +82,7 @@ impl Store {
         }
         let active = new.activate || count == 0;
         if active {
-            sqlx::query("UPDATE models SET active = 0 WHERE name = ?")
-                .bind(&new.name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("UPDATE models SET active = 0 WHERE name = ?").bind(&new.name).execute(&mut *tx).await?;
         }
         sqlx::query(
             "INSERT INTO models (name, version, sha256, artifact_path, size_bytes, task, preprocess, labels, signature, \
@@ -117,38 +110,27 @@ impl Store {
 
     /// All versions of all models, by name then version.
     pub async fn list_models(&self) -> Result<Vec<ModelSpec>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM models ORDER BY name, version"
-        ))
-        .fetch_all(&self.db)
-        .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM models ORDER BY name, version")).fetch_all(&self.db).await?;
         rows.iter().map(decode).collect()
     }
 
     /// The active version of `name`, if the model exists.
     pub async fn active_model(&self, name: &str) -> Result<Option<ModelSpec>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM models WHERE name = ? AND active = 1"
-        ))
-        .bind(name)
-        .fetch_optional(&self.db)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE name = ? AND active = 1"))
+            .bind(name)
+            .fetch_optional(&self.db)
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 
     /// A specific version of `name`.
-    pub async fn model_version(
-        &self,
-        name: &str,
-        version: i64,
-    ) -> Result<Option<ModelSpec>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM models WHERE name = ? AND version = ?"
-        ))
-        .bind(name)
-        .bind(version)
-        .fetch_optional(&self.db)
-        .await?;
+    pub async fn model_version(&self, name: &str, version: i64) -> Result<Option<ModelSpec>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE name = ? AND version = ?"))
+            .bind(name)
+            .bind(version)
+            .fetch_optional(&self.db)
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 }
@@ -185,24 +167,9 @@ mod tests {
         let v3 = store.add_model_version(new("m", true)).await.unwrap();
         assert!(v3.active);
         assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 3);
-        assert_eq!(
-            store
-                .list_models()
-                .await
-                .unwrap()
-                .iter()
-                .filter(|m| m.active)
-                .count(),
-            1
-        );
-        let dup = NewModelVersion {
-            version: Some(2),
-            ..new("m", false)
-        };
-        assert!(matches!(
-            store.add_model_version(dup).await,
-            Err(StoreError::Conflict(_))
-        ));
+        assert_eq!(store.list_models().await.unwrap().iter().filter(|m| m.active).count(), 1);
+        let dup = NewModelVersion { version: Some(2), ..new("m", false) };
+        assert!(matches!(store.add_model_version(dup).await, Err(StoreError::Conflict(_))));
         assert!(store.active_model("other").await.unwrap().is_none());
         let loaded = store.model_version("m", 2).await.unwrap().unwrap();
         assert_eq!(loaded.labels, vec!["a", "b"]);

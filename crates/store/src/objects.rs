@@ -17,9 +17,7 @@ pub struct ObjectStoreHandle {
 impl ObjectStoreHandle {
     /// A store rooted at a local directory.
     pub fn local(dir: &Path) -> Result<Self, StoreError> {
-        Ok(ObjectStoreHandle {
-            inner: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
-        })
+        Ok(ObjectStoreHandle { inner: Arc::new(LocalFileSystem::new_with_prefix(dir)?) })
     }
 
     /// Any `object_store` implementation.
@@ -29,24 +27,13 @@ impl ObjectStoreHandle {
 
     /// The key an image with this SHA-256 (hex) is stored under.
     pub fn image_key(sha256_hex: &str) -> String {
-        format!(
-            "images/{}/{}",
-            &sha256_hex[..2.min(sha256_hex.len())],
-            sha256_hex
-        )
+        format!("images/{}/{}", &sha256_hex[..2.min(sha256_hex.len())], sha256_hex)
     }
 
     /// Stores `bytes` under `key` unless something is already there (same hash, same bytes).
     pub async fn put_if_absent(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
-        match self
-            .inner
-            .put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts)
-            .await
-        {
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.inner.put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts).await {
             Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -54,12 +41,7 @@ impl ObjectStoreHandle {
 
     /// Reads the object at `key`.
     pub async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        Ok(self
-            .inner
-            .get(&ObjectPath::from(key))
-            .await?
-            .bytes()
-            .await?)
+        Ok(self.inner.get(&ObjectPath::from(key)).await?.bytes().await?)
     }
 
     /// Whether an object exists at `key`.

@@ -42,12 +42,7 @@ pub fn infergate() -> Command {
 
 /// Runs `infergate models add NAME --file FILE …` into `data_dir`.
 pub fn add_model(data_dir: &Path, name: &str, extra: &[&str]) -> Output {
-    let out = infergate()
-        .args(["models", "add", name, "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .output()
-        .unwrap();
+    let out = infergate().args(["models", "add", name, "--data-dir"]).arg(data_dir).args(extra).output().unwrap();
     out
 }
 
@@ -56,7 +51,14 @@ pub fn add_catdog(data_dir: &Path) {
     let out = add_model(
         data_dir,
         "mobilenet",
-        &["--file", fp32_model().to_str().unwrap(), "--labels", imagenet_labels().to_str().unwrap(), "--task", "cat-dog"],
+        &[
+            "--file",
+            fp32_model().to_str().unwrap(),
+            "--labels",
+            imagenet_labels().to_str().unwrap(),
+            "--task",
+            "cat-dog",
+        ],
     );
     assert!(out.status.success(), "models add failed: {}", String::from_utf8_lossy(&out.stderr));
 }

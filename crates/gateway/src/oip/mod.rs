@@ -29,10 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/models/{model}/ready", get(model_ready))
         .route("/v2/models/{model}/infer", post(infer))
         .route("/v2/models/{model}/versions/{version}", get(model_metadata))
-        .route(
-            "/v2/models/{model}/versions/{version}/ready",
-            get(model_ready),
-        )
+        .route("/v2/models/{model}/versions/{version}/ready", get(model_ready))
         .route("/v2/models/{model}/versions/{version}/infer", post(infer))
 }
 
@@ -43,10 +40,7 @@ async fn resolve(state: &AppState, Path(p): Target) -> ApiResult<ModelSpec> {
     let version = match p.get("version") {
         None => None,
         Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(
-                "bad_version",
-                format!("model version must be an integer, got {v:?}"),
-            )
+            ApiError::bad_request("bad_version", format!("model version must be an integer, got {v:?}"))
         })?),
     };
     state.resolve_model(Some(name), version).await
@@ -76,10 +70,7 @@ async fn model_metadata(State(state): State<AppState>, target: Target) -> ApiRes
         vec![spec.version.to_string()]
     } else {
         let all = state.store().list_models().await?;
-        all.iter()
-            .filter(|m| m.name == spec.name)
-            .map(|m| m.version.to_string())
-            .collect()
+        all.iter().filter(|m| m.name == spec.name).map(|m| m.version.to_string()).collect()
     };
     let sig = &spec.signature;
     Ok(Json(json!({
@@ -96,34 +87,20 @@ async fn model_metadata(State(state): State<AppState>, target: Target) -> ApiRes
 async fn model_ready(State(state): State<AppState>, target: Target) -> ApiResult<Response> {
     let spec = resolve(&state, target).await?;
     let path = state.artifact_path(&spec);
-    let present = tokio::fs::metadata(&path)
-        .await
-        .map(|m| m.len() as i64 == spec.size_bytes)
-        .unwrap_or(false);
+    let present = tokio::fs::metadata(&path).await.map(|m| m.len() as i64 == spec.size_bytes).unwrap_or(false);
     if present {
-        Ok(
-            Json(json!({ "name": spec.name, "version": spec.version.to_string(), "ready": true }))
-                .into_response(),
-        )
+        Ok(Json(json!({ "name": spec.name, "version": spec.version.to_string(), "ready": true })).into_response())
     } else {
         Err(ApiError::unavailable(
             "model_not_ready",
-            format!(
-                "the artifact of {} v{} is missing or changed at {}",
-                spec.name,
-                spec.version,
-                path.display()
-            ),
+            format!("the artifact of {} v{} is missing or changed at {}", spec.name, spec.version, path.display()),
         ))
     }
 }
 
 async fn infer(State(state): State<AppState>, target: Target, req: Request) -> ApiResult<Response> {
     let spec = resolve(&state, target).await?;
-    let header_len = req
-        .headers()
-        .get(wire::HEADER_LENGTH)
-        .map(|v| v.to_str().unwrap_or("?").to_string());
+    let header_len = req.headers().get(wire::HEADER_LENGTH).map(|v| v.to_str().unwrap_or("?").to_string());
     let body = read_body(req, state.config().max_body_bytes).await?;
     let (json_part, binary_part) = wire::split_body(&body, header_len.as_deref())?;
     let (request, mut inputs) = wire::decode_request(json_part, binary_part)?;
@@ -136,9 +113,7 @@ async fn infer(State(state): State<AppState>, target: Target, req: Request) -> A
     let input = inputs.remove(0);
     let wanted = requested_outputs(&spec, &request)?;
     let lease = state.instance(&spec).await?;
-    let limits = DecodeLimits {
-        max_pixels: state.config().max_pixels,
-    };
+    let limits = DecodeLimits { max_pixels: state.config().max_pixels };
     let instance = lease.instance.clone();
     let output = tokio::task::spawn_blocking(move || run_input(&instance, input, limits))
         .await
@@ -158,24 +133,17 @@ fn run_input(
             if input.name != sig.input_name {
                 return Err(ApiError::bad_request(
                     "unknown_input",
-                    format!(
-                        "unknown input {:?}: this model's input is {:?}",
-                        input.name, sig.input_name
-                    ),
+                    format!("unknown input {:?}: this model's input is {:?}", input.name, sig.input_name),
                 ));
             }
             (input.shape, values)
         }
         InputData::Bytes(images) => {
             if images.is_empty() {
-                return Err(ApiError::bad_request(
-                    "bad_inference_request",
-                    "the BYTES input holds no images",
-                ));
+                return Err(ApiError::bad_request("bad_inference_request", "the BYTES input holds no images"));
             }
             let pre = &instance.spec.preprocess;
-            let mut batch =
-                Vec::with_capacity(images.len() * pre.tensor_shape(1).iter().product::<usize>());
+            let mut batch = Vec::with_capacity(images.len() * pre.tensor_shape(1).iter().product::<usize>());
             for (i, bytes) in images.iter().enumerate() {
                 let in_context = |mut err: ApiError| {
                     err.message = format!("image {i} of input {:?}: {}", input.name, err.message);
@@ -195,16 +163,9 @@ fn run_input(
 type WantedOutput = (bool, Option<usize>);
 
 /// Checks the requested outputs before any work is done.
-fn requested_outputs(
-    spec: &ModelSpec,
-    request: &wire::InferRequest,
-) -> ApiResult<Vec<WantedOutput>> {
+fn requested_outputs(spec: &ModelSpec, request: &wire::InferRequest) -> ApiResult<Vec<WantedOutput>> {
     let sig = &spec.signature;
-    let all_binary = request
-        .parameters
-        .get("binary_data_output")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let all_binary = request.parameters.get("binary_data_output").and_then(Value::as_bool).unwrap_or(false);
     let requested = request.outputs.as_deref().unwrap_or_default();
     if requested.is_empty() {
         return Ok(vec![(all_binary, None)]);
@@ -215,17 +176,10 @@ fn requested_outputs(
             if o.name != sig.output_name {
                 return Err(ApiError::bad_request(
                     "unknown_output",
-                    format!(
-                        "unknown output {:?}: this model's output is {:?}",
-                        o.name, sig.output_name
-                    ),
+                    format!("unknown output {:?}: this model's output is {:?}", o.name, sig.output_name),
                 ));
             }
-            let binary = o
-                .parameters
-                .get("binary_data")
-                .and_then(Value::as_bool)
-                .unwrap_or(all_binary);
+            let binary = o.parameters.get("binary_data").and_then(Value::as_bool).unwrap_or(all_binary);
             let class = match o.parameters.get("classification") {
                 None => None,
                 Some(v) => match v.as_u64() {
@@ -269,12 +223,10 @@ fn respond(
                     .data
                     .chunks(per_item.max(1))
                     .flat_map(|row| {
-                        top_k(row, k)
-                            .into_iter()
-                            .map(move |i| match spec.labels.get(i) {
-                                Some(label) => format!("{:.6}:{i}:{label}", row[i]),
-                                None => format!("{:.6}:{i}", row[i]),
-                            })
+                        top_k(row, k).into_iter().map(move |i| match spec.labels.get(i) {
+                            Some(label) => format!("{:.6}:{i}:{label}", row[i]),
+                            None => format!("{:.6}:{i}", row[i]),
+                        })
                     })
                     .collect();
                 ResponseOutput::encode(
@@ -298,14 +250,7 @@ fn respond(
     let header_len = HeaderValue::from(header.len());
     let mut bytes = header;
     bytes.extend_from_slice(&tail);
-    let mut response = (
-        StatusCode::OK,
-        [(CONTENT_TYPE, "application/octet-stream")],
-        bytes,
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(wire::HEADER_LENGTH, header_len);
+    let mut response = (StatusCode::OK, [(CONTENT_TYPE, "application/octet-stream")], bytes).into_response();
+    response.headers_mut().insert(wire::HEADER_LENGTH, header_len);
     Ok(response)
 }

@@ -74,18 +74,12 @@ pub fn split_body<'a>(body: &'a [u8], header_len: Option<&str>) -> ApiResult<(&'
         None => Ok((body, &[])),
         Some(raw) => {
             let n: usize = raw.trim().parse().map_err(|_| {
-                ApiError::bad_request(
-                    "bad_header",
-                    format!("Inference-Header-Content-Length {raw:?} is not a number"),
-                )
+                ApiError::bad_request("bad_header", format!("Inference-Header-Content-Length {raw:?} is not a number"))
             })?;
             if n > body.len() {
                 return Err(ApiError::bad_request(
                     "bad_header",
-                    format!(
-                        "Inference-Header-Content-Length {n} is larger than the body ({} bytes)",
-                        body.len()
-                    ),
+                    format!("Inference-Header-Content-Length {n} is larger than the body ({} bytes)", body.len()),
                 ));
             }
             Ok(body.split_at(n))
@@ -98,12 +92,9 @@ fn bad(msg: impl Into<String>) -> ApiError {
 }
 
 /// Parses the request and resolves every input's values.
-pub fn decode_request(
-    json: &[u8],
-    mut binary: &[u8],
-) -> ApiResult<(InferRequest, Vec<DecodedInput>)> {
-    let req: InferRequest = serde_json::from_slice(json)
-        .map_err(|e| bad(format!("the inference request JSON is invalid: {e}")))?;
+pub fn decode_request(json: &[u8], mut binary: &[u8]) -> ApiResult<(InferRequest, Vec<DecodedInput>)> {
+    let req: InferRequest =
+        serde_json::from_slice(json).map_err(|e| bad(format!("the inference request JSON is invalid: {e}")))?;
     let mut inputs = Vec::with_capacity(req.inputs.len());
     for input in &req.inputs {
         let shape = input
@@ -111,31 +102,18 @@ pub fn decode_request(
             .iter()
             .map(|&d| {
                 usize::try_from(d).map_err(|_| {
-                    bad(format!(
-                        "input {:?}: shape {:?} has a negative dimension",
-                        input.name, input.shape
-                    ))
+                    bad(format!("input {:?}: shape {:?} has a negative dimension", input.name, input.shape))
                 })
             })
             .collect::<ApiResult<Vec<usize>>>()?;
-        let count = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| bad("shape too large"))?;
+        let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("shape too large"))?;
         let binary_size = match input.parameters.get("binary_data_size") {
             None => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .ok_or_else(|| bad("binary_data_size must be a non-negative integer"))?
-                    as usize,
-            ),
+            Some(v) => Some(v.as_u64().ok_or_else(|| bad("binary_data_size must be a non-negative integer"))? as usize),
         };
         let raw = match (binary_size, &input.data) {
             (Some(_), Some(_)) => {
-                return Err(bad(format!(
-                    "input {:?} has both data and binary_data_size",
-                    input.name
-                )))
+                return Err(bad(format!("input {:?} has both data and binary_data_size", input.name)))
             }
             (None, None) => return Err(bad(format!("input {:?} has no data", input.name))),
             (Some(n), None) => {
@@ -160,27 +138,17 @@ pub fn decode_request(
                         bytes.len()
                     )));
                 }
-                InputData::Fp32(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                )
+                InputData::Fp32(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
             }
             ("FP32", None) => {
                 let mut values = Vec::with_capacity(count);
-                flatten_numbers(
-                    input.data.as_ref().expect("checked above"),
-                    &mut values,
-                    count,
-                )
-                .map_err(|m| bad(format!("input {:?}: {m}", input.name)))?;
+                flatten_numbers(input.data.as_ref().expect("checked above"), &mut values, count)
+                    .map_err(|m| bad(format!("input {:?}: {m}", input.name)))?;
                 InputData::Fp32(values)
             }
-            ("BYTES", Some(bytes)) => InputData::Bytes(
-                split_bytes_elements(bytes)
-                    .map_err(|m| bad(format!("input {:?}: {m}", input.name)))?,
-            ),
+            ("BYTES", Some(bytes)) => {
+                InputData::Bytes(split_bytes_elements(bytes).map_err(|m| bad(format!("input {:?}: {m}", input.name)))?)
+            }
             ("BYTES", None) => {
                 let mut values = Vec::new();
                 flatten_strings(input.data.as_ref().expect("checked above"), &mut values)
@@ -199,22 +167,12 @@ pub fn decode_request(
             InputData::Bytes(v) => v.len(),
         };
         if len != count {
-            return Err(bad(format!(
-                "input {:?}: shape {:?} needs {count} values, got {len}",
-                input.name, shape
-            )));
+            return Err(bad(format!("input {:?}: shape {:?} needs {count} values, got {len}", input.name, shape)));
         }
-        inputs.push(DecodedInput {
-            name: input.name.clone(),
-            shape,
-            data,
-        });
+        inputs.push(DecodedInput { name: input.name.clone(), shape, data });
     }
     if !binary.is_empty() {
-        return Err(bad(format!(
-            "{} bytes of binary data are not claimed by any input",
-            binary.len()
-        )));
+        return Err(bad(format!("{} bytes of binary data are not claimed by any input", binary.len())));
     }
     Ok((req, inputs))
 }
@@ -257,9 +215,7 @@ pub fn split_bytes_elements(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         let n = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         bytes = &bytes[4..];
         if n > bytes.len() {
-            return Err(format!(
-                "BYTES element of {n} bytes runs past the end of the data"
-            ));
+            return Err(format!("BYTES element of {n} bytes runs past the end of the data"));
         }
         out.push(bytes[..n].to_vec());
         bytes = &bytes[n..];
@@ -304,13 +260,7 @@ pub enum OutputValues {
 
 impl ResponseOutput {
     /// Encodes `values` as JSON data or, when `binary`, appends them to `tail`.
-    pub fn encode(
-        name: String,
-        shape: Vec<usize>,
-        values: OutputValues,
-        binary: bool,
-        tail: &mut Vec<u8>,
-    ) -> Self {
+    pub fn encode(name: String, shape: Vec<usize>, values: OutputValues, binary: bool, tail: &mut Vec<u8>) -> Self {
         let mut parameters = Map::new();
         let (datatype, data) = match values {
             OutputValues::Fp32(v) if binary => {
@@ -328,13 +278,7 @@ impl ResponseOutput {
             }
             OutputValues::Strings(s) => ("BYTES", Some(Value::from(s))),
         };
-        ResponseOutput {
-            name,
-            datatype,
-            shape,
-            parameters,
-            data,
-        }
+        ResponseOutput { name, datatype, shape, parameters, data }
     }
 }
 
@@ -344,8 +288,7 @@ mod tests {
 
     #[test]
     fn json_fp32_nested_and_flat() {
-        let body =
-            br#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]}]}"#;
+        let body = br#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]}]}"#;
         let (_, inputs) = decode_request(body, &[]).unwrap();
         assert_eq!(inputs[0].data, InputData::Fp32(vec![1.0, 2.0, 3.0, 4.5]));
         let short = br#"{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2]}]}"#;
@@ -358,10 +301,7 @@ mod tests {
     fn binary_sections_in_order() {
         let json = br#"{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}},
             {"name":"b","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":7}}]}"#;
-        let mut bin: Vec<u8> = [1.5f32, -2.0]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
+        let mut bin: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
         bin.extend(join_bytes_elements([&b"abc"[..]]));
         let (_, inputs) = decode_request(json, &bin).unwrap();
         assert_eq!(inputs[0].data, InputData::Fp32(vec![1.5, -2.0]));
@@ -381,11 +321,7 @@ mod tests {
             br#"{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":["a"]}]}"#,
             br#"not json"#,
         ] {
-            assert!(
-                decode_request(body, &[]).is_err(),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
+            assert!(decode_request(body, &[]).is_err(), "{}", String::from_utf8_lossy(body));
         }
         assert!(split_body(b"{}", Some("9")).is_err());
         assert!(split_body(b"{}", Some("x")).is_err());
