@@ -78,6 +78,12 @@ pub enum EngineError {
     /// The binary was built without the requested backend.
     #[error("this build has no {0} backend (rebuild with the `{0}` cargo feature)")]
     NotCompiled(&'static str),
+    /// The ONNX Runtime library found has no CUDA provider (the CPU-only wheel).
+    #[error(
+        "--execution-provider cuda: {0} has no CUDA execution provider; install the onnxruntime-gpu wheel and point \
+         ORT_DYLIB_PATH at its libonnxruntime.so"
+    )]
+    CudaMissing(String),
     /// CUDA was asked for with a backend that cannot use it.
     #[error("--execution-provider cuda needs the ONNX Runtime backend (and the onnxruntime-gpu wheel)")]
     CudaNeedsOrt,
@@ -108,6 +114,11 @@ impl Engine {
         }
         if kind == BackendKind::Tract && config.provider == ExecutionProvider::Cuda {
             return Err(EngineError::CudaNeedsOrt);
+        }
+        if kind == BackendKind::Ort && config.provider == ExecutionProvider::Cuda && !cuda_compiled_in() {
+            return Err(EngineError::CudaMissing(
+                ort_library.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            ));
         }
         Ok(Engine { config, kind, ort_library, note })
     }
@@ -199,6 +210,18 @@ fn init_ort(path: &Path) -> Result<(), String> {
 #[cfg(feature = "ort")]
 fn ort_environment() -> Option<ort::environment::Environment> {
     ORT_ENV.get().and_then(|r| r.as_ref().ok()).map(|(_, env)| env.clone())
+}
+
+/// Whether the loaded ONNX Runtime library was built with the CUDA provider.
+#[cfg(feature = "ort")]
+fn cuda_compiled_in() -> bool {
+    use ort::ep::ExecutionProvider as _;
+    ort::ep::CUDA::is_available().unwrap_or(false)
+}
+
+#[cfg(not(feature = "ort"))]
+fn cuda_compiled_in() -> bool {
+    false
 }
 
 #[cfg(not(feature = "ort"))]

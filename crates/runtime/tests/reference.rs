@@ -4,7 +4,9 @@
 
 use infergate_core::{softmax, top_k, PreprocessSpec};
 use infergate_runtime::discovery::OrtLibrarySearch;
-use infergate_runtime::{decode_image, preprocess, BackendKind, DecodeLimits, Engine, EngineConfig, RuntimeChoice};
+use infergate_runtime::{
+    decode_image, preprocess, BackendKind, DecodeLimits, Engine, EngineConfig, ExecutionProvider, RuntimeChoice,
+};
 use std::path::PathBuf;
 
 fn workspace() -> PathBuf {
@@ -107,6 +109,20 @@ fn wrong_input_shape_is_an_error_not_a_panic() {
         let err = backend.run(&[1, 3, 100, 100], &vec![0.0; 30000]).unwrap_err();
         assert!(err.to_string().contains("does not match"), "{kind}: {err}");
     }
+}
+
+#[test]
+fn cuda_is_refused_clearly_where_the_library_has_no_cuda_provider() {
+    let search = OrtLibrarySearch { project_roots: vec![workspace()], ..Default::default() };
+    let config = EngineConfig { runtime: RuntimeChoice::Ort, provider: ExecutionProvider::Cuda, ..Default::default() };
+    match Engine::new(config, search.find()) {
+        // The CPU-only PyPI wheel (what scripts/setup installs) has no CUDA provider.
+        Err(e) => assert!(e.to_string().contains("onnxruntime-gpu"), "{e}"),
+        // With the onnxruntime-gpu wheel the engine is built and the provider is used.
+        Ok(engine) => assert_eq!(engine.config().provider, ExecutionProvider::Cuda),
+    }
+    let tract = EngineConfig { runtime: RuntimeChoice::Tract, provider: ExecutionProvider::Cuda, ..Default::default() };
+    assert!(Engine::new(tract, Err(String::new())).unwrap_err().to_string().contains("needs the ONNX Runtime"));
 }
 
 #[test]
