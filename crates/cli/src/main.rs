@@ -12,11 +12,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "infergate",
-    version,
-    about = "Serve ML models over HTTP and decide where each inference runs"
-)]
+#[command(name = "infergate", version, about = "Serve ML models over HTTP and decide where each inference runs")]
 struct Cli {
     /// Configuration file (TOML); INFERGATE_* variables and flags override it.
     #[arg(long, global = true)]
@@ -52,9 +48,7 @@ fn run() -> Result<()> {
     if let Some(dir) = cli.data_dir {
         config.server.data_dir = dir;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(config, args).await,
