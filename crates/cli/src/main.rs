@@ -1,6 +1,7 @@
 //! `infergate`: the one binary. Each subcommand wires the library crates together; the
 //! logic lives in those crates.
 
+mod bench;
 mod client;
 mod config;
 mod engine;
@@ -33,6 +34,8 @@ enum Command {
     Models(models::ModelsCommand),
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
+    /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
+    BenchHttp(bench::BenchArgs),
 }
 
 fn main() {
@@ -54,6 +57,7 @@ fn run() -> Result<()> {
             Command::Serve(args) => serve::run(config, args).await,
             Command::Models(cmd) => models::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
+            Command::BenchHttp(args) => bench::run(config, args).await,
         }
     })
 }

@@ -13,6 +13,7 @@ use infergate_runtime::{decode_image, preprocess, DecodeLimits, ImageFormatKind}
 use infergate_store::{InferenceRecord, StoredImage};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The handler: parses the request, runs [`classify_image`], answers JSON.
@@ -73,7 +74,11 @@ pub struct ClassifyInput {
 
 /// Classifies the image with `spec` (from the cache when these bytes were seen before with
 /// this model version), stores the record, and returns the answer.
-pub async fn classify_image(state: &AppState, spec: &ModelSpec, input: ClassifyInput) -> ApiResult<ClassifyResponse> {
+pub async fn classify_image(
+    state: &AppState,
+    spec: &Arc<ModelSpec>,
+    input: ClassifyInput,
+) -> ApiResult<ClassifyResponse> {
     let ClassifyInput { image, format, top_k, request_id, client_id, started } = input;
     let sha256 = hex::encode(Sha256::digest(&image));
     let store = state.store();
@@ -85,10 +90,13 @@ pub async fn classify_image(state: &AppState, spec: &ModelSpec, input: ClassifyI
             let limits = DecodeLimits { max_pixels: state.config().max_pixels };
             let instance = lease.instance.clone();
             let bytes = image.clone();
+            let (turn, waited) = state.compute_turn().await?;
             let (logits, t) = tokio::task::spawn_blocking(move || infer_one(&instance, &bytes, limits))
                 .await
                 .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
+            drop(turn);
             timings = t;
+            timings.queue += waited.as_secs_f64() * 1e3;
             (logits, false, lease.loaded_now.is_some())
         }
     };

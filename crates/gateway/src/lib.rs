@@ -10,6 +10,7 @@
 
 pub mod classify;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod history;
 pub mod input;

@@ -1,12 +1,15 @@
-//! Shared application state and model resolution.
+//! Shared application state: the store, the loaded models, the settings.
 
 use crate::config::GatewayConfig;
+use crate::directory::ModelDirectory;
 use crate::error::{ApiError, ApiResult};
 use infergate_core::ModelSpec;
 use infergate_runtime::{InstancePool, Lease};
 use infergate_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -17,12 +20,27 @@ struct Inner {
     pool: Arc<InstancePool>,
     config: GatewayConfig,
     data_dir: PathBuf,
+    models: ModelDirectory,
+    compute: Semaphore,
 }
 
 impl AppState {
     /// State over an opened store, an instance pool and the data directory the store uses.
+    ///
+    /// At most as many images are decoded and run at once as the engine has sessions per
+    /// model; further requests wait their turn (reported as `timings_ms.queue`) instead of
+    /// competing for the same cores.
     pub fn new(store: Store, pool: Arc<InstancePool>, config: GatewayConfig, data_dir: PathBuf) -> Self {
-        AppState(Arc::new(Inner { store, pool, config, data_dir }))
+        let compute = Semaphore::new(pool.engine().config().sessions.max(1));
+        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default(), compute }))
+    }
+
+    /// Waits for a turn to use the CPU for decoding and inference; returns the permit and
+    /// how long the wait took.
+    pub async fn compute_turn(&self) -> ApiResult<(SemaphorePermit<'_>, Duration)> {
+        let began = Instant::now();
+        let permit = self.0.compute.acquire().await.map_err(|_| ApiError::internal("compute queue closed"))?;
+        Ok((permit, began.elapsed()))
     }
 
     /// The store.
@@ -52,43 +70,16 @@ impl AppState {
 
     /// The model a request means: `name` (and `version`, else the active one), or the
     /// configured default, or the only registered model.
-    pub async fn resolve_model(&self, name: Option<&str>, version: Option<i64>) -> ApiResult<ModelSpec> {
-        let store = self.store();
-        let name = match name.filter(|n| !n.is_empty()) {
-            Some(n) => n.to_string(),
-            None => match &self.config().default_model {
-                Some(d) => d.clone(),
-                None => {
-                    let mut names: Vec<String> = store.list_models().await?.into_iter().map(|m| m.name).collect();
-                    names.dedup();
-                    match names.len() {
-                        0 => return Err(no_models()),
-                        1 => names.remove(0),
-                        _ => {
-                            return Err(ApiError::bad_request(
-                                "model_required",
-                                format!("several models are registered ({}): say which with ?model=", names.join(", ")),
-                            ))
-                        }
-                    }
-                }
-            },
-        };
-        let found = match version {
-            Some(v) => store.model_version(&name, v).await?,
-            None => store.active_model(&name).await?,
-        };
-        found.ok_or_else(|| match version {
-            Some(v) => ApiError::not_found("unknown_model_version", format!("model {name:?} has no version {v}")),
-            None => ApiError::not_found(
-                "unknown_model",
-                format!("unknown model {name:?}: GET /v1/models lists the registered ones"),
-            ),
-        })
+    pub async fn resolve_model(&self, name: Option<&str>, version: Option<i64>) -> ApiResult<Arc<ModelSpec>> {
+        let default = self.config().default_model.as_deref();
+        self.0.models.resolve(self.store(), name, version, default).await
     }
 
     /// The loaded instance of `spec`, loading it (off the async threads) if needed.
-    pub async fn instance(&self, spec: &ModelSpec) -> ApiResult<Lease> {
+    pub async fn instance(&self, spec: &Arc<ModelSpec>) -> ApiResult<Lease> {
+        if let Some(instance) = self.pool().loaded(&spec.name, spec.version) {
+            return Ok(Lease { instance, loaded_now: None });
+        }
         let pool = self.pool().clone();
         let spec = spec.clone();
         let path = self.artifact_path(&spec);
@@ -97,11 +88,4 @@ impl AppState {
             .map_err(|e| ApiError::internal(format!("model load task failed: {e}")))?
             .map_err(ApiError::from)
     }
-}
-
-fn no_models() -> ApiError {
-    ApiError::not_found(
-        "no_model",
-        "no model is registered yet: add one with `infergate models add NAME --file model.onnx` (see the README)",
-    )
 }

@@ -17,6 +17,7 @@ use infergate_core::{top_k, ModelSpec};
 use infergate_runtime::{decode_image, preprocess, DecodeLimits, Instance};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use wire::{InputData, OutputValues, ResponseOutput};
 
 /// The `/v2` routes.
@@ -35,7 +36,7 @@ pub fn routes() -> Router<AppState> {
 
 type Target = Path<HashMap<String, String>>;
 
-async fn resolve(state: &AppState, Path(p): Target) -> ApiResult<ModelSpec> {
+async fn resolve(state: &AppState, Path(p): Target) -> ApiResult<Arc<ModelSpec>> {
     let name = p.get("model").map(String::as_str).unwrap_or_default();
     let version = match p.get("version") {
         None => None,
@@ -115,9 +116,11 @@ async fn infer(State(state): State<AppState>, target: Target, req: Request) -> A
     let lease = state.instance(&spec).await?;
     let limits = DecodeLimits { max_pixels: state.config().max_pixels };
     let instance = lease.instance.clone();
+    let (turn, _) = state.compute_turn().await?;
     let output = tokio::task::spawn_blocking(move || run_input(&instance, input, limits))
         .await
         .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
+    drop(turn);
     respond(&spec, request.id, wanted, output)
 }
 
