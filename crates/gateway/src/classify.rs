@@ -90,13 +90,17 @@ pub async fn classify_image(
             let limits = DecodeLimits { max_pixels: state.config().max_pixels };
             let instance = lease.instance.clone();
             let bytes = image.clone();
+            let store_image = image_writer(store, &sha256);
             let (turn, waited) = state.compute_turn().await?;
-            let (logits, t) = tokio::task::spawn_blocking(move || infer_one(&instance, &bytes, limits))
-                .await
-                .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
+            let (logits, t, image_stored) =
+                tokio::task::spawn_blocking(move || infer_one(&instance, &bytes, limits, store_image))
+                    .await
+                    .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
             drop(turn);
             timings = t;
             timings.queue += waited.as_secs_f64() * 1e3;
+            // The image was being written while the model ran; the row waits for it.
+            image_stored.await.map_err(|e| ApiError::internal(format!("image store task failed: {e}")))??;
             (logits, false, lease.loaded_now.is_some())
         }
     };
@@ -137,20 +141,36 @@ pub async fn classify_image(
         client_id,
         answer: answer.clone(),
     };
-    store.record_inference(&record, image, (!cached).then_some(logits.as_slice())).await?;
+    // A cached answer's image is already stored (its output was cached with it).
+    store.insert_inference(&record, (!cached).then_some(logits.as_slice())).await?;
     Ok(answer)
 }
 
-/// Decode, preprocess and run one image (on a blocking thread). Returns the logits and
-/// the decode/preprocess/queue/inference timings.
+/// A pending write of the image to the object store.
+type ImageWrite = tokio::task::JoinHandle<Result<(), infergate_store::StoreError>>;
+
+/// Starts writing the image under its content address; called once the image has decoded,
+/// so bad input is never stored.
+fn image_writer(store: &infergate_store::Store, sha256: &str) -> impl FnOnce(Bytes) -> ImageWrite + Send + 'static {
+    let objects = store.objects().clone();
+    let key = infergate_store::Store::image_key(sha256);
+    let runtime = tokio::runtime::Handle::current();
+    move |bytes| runtime.spawn(async move { objects.put_if_absent(&key, bytes).await })
+}
+
+/// Decode, preprocess and run one image (on a blocking thread). Once the image has decoded,
+/// `store_image` starts storing it, concurrently with preprocessing and inference. Returns
+/// the logits, the decode/preprocess/queue/inference timings and the pending image write.
 fn infer_one(
     instance: &infergate_runtime::Instance,
-    bytes: &[u8],
+    bytes: &Bytes,
     limits: DecodeLimits,
-) -> ApiResult<(Vec<f32>, Timings)> {
+    store_image: impl FnOnce(Bytes) -> ImageWrite,
+) -> ApiResult<(Vec<f32>, Timings, ImageWrite)> {
     let t = Instant::now();
     let (rgb, _) = decode_image(bytes, limits)?;
     let decode = ms(t);
+    let image_stored = store_image(bytes.clone());
     let t = Instant::now();
     let pre = &instance.spec.preprocess;
     let tensor = preprocess(&rgb, pre);
@@ -164,7 +184,7 @@ fn infer_one(
         inference: run.compute.as_secs_f64() * 1e3,
         total: 0.0,
     };
-    Ok((run.output.data, timings))
+    Ok((run.output.data, timings, image_stored))
 }
 
 fn ms(since: Instant) -> f64 {

@@ -114,6 +114,13 @@ impl Store {
         logits: Option<&[f32]>,
     ) -> Result<(), StoreError> {
         self.objects.put_if_absent(&record.image.object_key, image).await?;
+        self.insert_inference(record, logits).await
+    }
+
+    /// Inserts the record (and, for a fresh inference, its logits for the cache) in one
+    /// transaction. The caller must have stored the image at `record.image.object_key`
+    /// first (see [`Store::record_inference`]), so that no row points at a missing image.
+    pub async fn insert_inference(&self, record: &InferenceRecord, logits: Option<&[f32]>) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO inferences (id, created_at, model, version, label, confidence, in_domain, cached, timings, \
