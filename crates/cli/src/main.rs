@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod engine;
 mod models;
+mod runtime_args;
 mod serve;
 
 use anyhow::Result;

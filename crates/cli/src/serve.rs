@@ -1,6 +1,7 @@
 //! `infergate serve`.
 
 use crate::config::Config;
+use crate::runtime_args::RuntimeOverrides;
 use anyhow::{Context, Result};
 use clap::Args;
 use infergate_gateway::{router, AppState};
@@ -14,18 +15,8 @@ pub struct ServeArgs {
     /// Listen address, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long)]
     addr: Option<String>,
-    /// Inference library: auto (ONNX Runtime when found, else tract), ort or tract.
-    #[arg(long)]
-    runtime: Option<String>,
-    /// ONNX Runtime execution provider: cpu or cuda.
-    #[arg(long)]
-    execution_provider: Option<String>,
-    /// Threads per inference session.
-    #[arg(long)]
-    intra_threads: Option<usize>,
-    /// Inference sessions per model (how many run at once).
-    #[arg(long)]
-    sessions: Option<usize>,
+    #[command(flatten)]
+    runtime: RuntimeOverrides,
 }
 
 /// Starts the gateway and runs until Ctrl-C or SIGTERM.
@@ -34,18 +25,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(v) = args.addr {
         config.server.addr = v;
     }
-    if let Some(v) = args.runtime {
-        config.runtime.runtime = v;
-    }
-    if let Some(v) = args.execution_provider {
-        config.runtime.execution_provider = v;
-    }
-    if let Some(v) = args.intra_threads {
-        config.runtime.intra_threads = v;
-    }
-    if let Some(v) = args.sessions {
-        config.runtime.sessions = v;
-    }
+    args.runtime.apply(&mut config.runtime);
     config.validate()?;
     let engine = crate::engine::build(&config.runtime)?;
     eprintln!("{}", engine.describe());
