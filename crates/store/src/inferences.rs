@@ -2,7 +2,6 @@
 
 use crate::objects::ObjectStoreHandle;
 use crate::{Store, StoreError};
-use bytes::Bytes;
 use infergate_core::{ClassifyResponse, ModelRef, Timings};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
@@ -104,22 +103,9 @@ fn decode(row: &SqliteRow) -> Result<InferenceRecord, StoreError> {
 }
 
 impl Store {
-    /// Stores the image (if new) and then the record (and, for a fresh inference, its
-    /// logits for the cache) in one transaction. The object is written first so that no row
-    /// ever points at a missing image.
-    pub async fn record_inference(
-        &self,
-        record: &InferenceRecord,
-        image: Bytes,
-        logits: Option<&[f32]>,
-    ) -> Result<(), StoreError> {
-        self.objects.put_if_absent(&record.image.object_key, image).await?;
-        self.insert_inference(record, logits).await
-    }
-
     /// Inserts the record (and, for a fresh inference, its logits for the cache) in one
-    /// transaction. The caller must have stored the image at `record.image.object_key`
-    /// first (see [`Store::record_inference`]), so that no row points at a missing image.
+    /// transaction. The caller must have stored the image at `record.image.object_key` first
+    /// ([`ObjectStoreHandle::put_if_absent`]), so that no row points at a missing image.
     pub async fn insert_inference(&self, record: &InferenceRecord, logits: Option<&[f32]>) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
         sqlx::query(
