@@ -94,6 +94,21 @@ if [ ! -x "$peer_venv/bin/uvicorn" ]; then
     "$peer_venv/bin/pip" install -r "$peers/requirements.txt"
 fi
 
+# wait_started PID TRIES LOG WHAT CHECK...: polls CHECK every 0.1 s until it succeeds (0), the
+# process PID exits or TRIES polls have passed (then prints LOG and fails).
+wait_started() {
+    local pid="$1" tries="$2" log="$3" what="$4" i
+    shift 4
+    for i in $(seq 1 "$tries"); do
+        if "$@" 2>/dev/null; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    echo "$what did not start" >&2
+    return 1
+}
+
 # The server: a fresh data directory with the fp32 model registered, then `serve` on a free
 # port. Sets $server_pid, $server_url and $server_log.
 start_server() {
@@ -109,18 +124,8 @@ start_server() {
     RUST_LOG=warn "$bin" "${args[@]}" >"$dir/server.out" 2>"$server_log" &
     server_pid=$!
     pids+=("$server_pid")
-    local i
-    for i in $(seq 1 300); do
-        if grep -q '^listening on ' "$dir/server.out" 2>/dev/null; then
-            server_url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$dir/server.out" | head -1)/v1/classify"
-            return 0
-        fi
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$server_log" >&2
-    echo "the server did not start" >&2
-    return 1
+    wait_started "$server_pid" 300 "$server_log" "the server" grep -q '^listening on ' "$dir/server.out" || return 1
+    server_url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$dir/server.out" | head -1)/v1/classify"
 }
 
 start_peer() {
@@ -133,15 +138,7 @@ start_peer() {
     pids+=("$peer_pid")
     peer_url="http://127.0.0.1:$port/classify"
     peer_port="$port"
-    local i
-    for i in $(seq 1 600); do
-        if curl -s -o /dev/null "http://127.0.0.1:$port/docs"; then return 0; fi
-        kill -0 "$peer_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$work/peer.log" >&2
-    echo "the peer did not start" >&2
-    return 1
+    wait_started "$peer_pid" 600 "$work/peer.log" "the peer" curl -s -o /dev/null "http://127.0.0.1:$port/docs"
 }
 
 # bench NAME ARGS...: one measurement, JSON kept in $work/NAME.json.
