@@ -2,8 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 use infergate_gateway::GatewayConfig;
+use infergate_runtime::{BatchPolicy, ServingPolicy};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -15,6 +17,53 @@ pub struct Config {
     pub runtime: RuntimeSection,
     /// `[limits]`
     pub limits: GatewayConfig,
+    /// `[serving]`
+    pub serving: ServingSection,
+}
+
+/// `[serving]`: instance pools and batching.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServingSection {
+    /// Seconds an idle instance stays loaded.
+    pub keep_alive_s: f64,
+    /// Instances of each active model version kept loaded however idle.
+    pub min_warm: usize,
+    /// Most images run as one batch (1: batching off).
+    pub max_batch: usize,
+    /// Longest the first request of a batch waits for more, in milliseconds.
+    pub max_delay_ms: f64,
+    /// Requests that may wait per model version before new ones get 503.
+    pub queue_capacity: usize,
+}
+
+impl Default for ServingSection {
+    fn default() -> Self {
+        let policy = ServingPolicy::default();
+        ServingSection {
+            keep_alive_s: policy.keep_alive.as_secs_f64(),
+            min_warm: policy.min_warm,
+            max_batch: policy.batch.max_batch,
+            max_delay_ms: policy.batch.max_delay.as_secs_f64() * 1e3,
+            queue_capacity: policy.batch.queue_capacity,
+        }
+    }
+}
+
+impl ServingSection {
+    /// The pool policy; `max_instances` comes from `runtime.sessions` (set by the caller).
+    pub fn policy_with(&self, max_instances: usize) -> ServingPolicy {
+        ServingPolicy {
+            keep_alive: Duration::from_secs_f64(self.keep_alive_s),
+            min_warm: self.min_warm,
+            max_instances,
+            batch: BatchPolicy {
+                max_batch: self.max_batch,
+                max_delay: Duration::from_secs_f64(self.max_delay_ms / 1e3),
+                queue_capacity: self.queue_capacity,
+            },
+        }
+    }
 }
 
 /// `[server]`: where to listen and keep data.
@@ -113,6 +162,24 @@ impl Config {
         if let Some(v) = get("INFERGATE_MAX_PIXELS") {
             self.limits.max_pixels = parse("INFERGATE_MAX_PIXELS", v)?;
         }
+        if let Some(v) = get("INFERGATE_LOAD_TIMEOUT_S") {
+            self.limits.load_timeout_s = parse("INFERGATE_LOAD_TIMEOUT_S", v)?;
+        }
+        if let Some(v) = get("INFERGATE_KEEP_ALIVE_S") {
+            self.serving.keep_alive_s = parse("INFERGATE_KEEP_ALIVE_S", v)?;
+        }
+        if let Some(v) = get("INFERGATE_MIN_WARM") {
+            self.serving.min_warm = parse("INFERGATE_MIN_WARM", v)?;
+        }
+        if let Some(v) = get("INFERGATE_MAX_BATCH") {
+            self.serving.max_batch = parse("INFERGATE_MAX_BATCH", v)?;
+        }
+        if let Some(v) = get("INFERGATE_MAX_DELAY_MS") {
+            self.serving.max_delay_ms = parse("INFERGATE_MAX_DELAY_MS", v)?;
+        }
+        if let Some(v) = get("INFERGATE_QUEUE_CAPACITY") {
+            self.serving.queue_capacity = parse("INFERGATE_QUEUE_CAPACITY", v)?;
+        }
         if let Some(v) = get("INFERGATE_DEFAULT_MODEL") {
             self.limits.default_model = Some(v).filter(|s| !s.is_empty());
         }
@@ -129,6 +196,17 @@ impl Config {
         }
         if self.runtime.intra_threads == 0 || self.runtime.sessions == 0 {
             bail!("runtime.intra_threads and runtime.sessions must be at least 1");
+        }
+        let s = &self.serving;
+        let finite_nonneg = |v: f64| v.is_finite() && v >= 0.0;
+        if !finite_nonneg(s.keep_alive_s) || !finite_nonneg(s.max_delay_ms) || s.max_delay_ms > 60_000.0 {
+            bail!("serving.keep_alive_s and serving.max_delay_ms must be non-negative numbers (max_delay_ms at most 60000)");
+        }
+        if s.max_batch == 0 || s.queue_capacity == 0 {
+            bail!("serving.max_batch and serving.queue_capacity must be at least 1");
+        }
+        if !(self.limits.load_timeout_s.is_finite() && self.limits.load_timeout_s > 0.0) {
+            bail!("limits.load_timeout_s must be a positive number of seconds");
         }
         if self.limits.max_body_bytes == 0 || self.limits.max_pixels == 0 || self.limits.default_top_k == 0 {
             bail!("limits.max_body_bytes, limits.max_pixels and limits.default_top_k must be positive");

@@ -52,7 +52,11 @@ fn run() -> Result<()> {
     if let Some(dir) = cli.data_dir {
         config.server.data_dir = dir;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("INFERGATE_ASYNC_THREADS").ok().and_then(|v| v.parse().ok()) {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(config, args).await,

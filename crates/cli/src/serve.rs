@@ -17,6 +17,18 @@ pub struct ServeArgs {
     addr: Option<String>,
     #[command(flatten)]
     runtime: RuntimeOverrides,
+    /// Most images run as one batch (1 turns batching off).
+    #[arg(long)]
+    max_batch: Option<usize>,
+    /// Longest the first request of a batch waits for more, in milliseconds.
+    #[arg(long)]
+    max_delay_ms: Option<f64>,
+    /// Seconds an idle model instance stays loaded.
+    #[arg(long)]
+    keep_alive_s: Option<f64>,
+    /// Instances of each active model version kept loaded however idle.
+    #[arg(long)]
+    min_warm: Option<usize>,
 }
 
 /// Starts the gateway and runs until Ctrl-C or SIGTERM.
@@ -26,6 +38,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         config.server.addr = v;
     }
     args.runtime.apply(&mut config.runtime);
+    let serving = &mut config.serving;
+    serving.max_batch = args.max_batch.unwrap_or(serving.max_batch);
+    serving.max_delay_ms = args.max_delay_ms.unwrap_or(serving.max_delay_ms);
+    serving.keep_alive_s = args.keep_alive_s.unwrap_or(serving.keep_alive_s);
+    serving.min_warm = args.min_warm.unwrap_or(serving.min_warm);
     config.validate()?;
     let engine = crate::engine::build(&config.runtime)?;
     eprintln!("{}", engine.describe());
@@ -33,8 +50,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let store =
         Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let models = store.list_models().await?;
-    let pool = Arc::new(InstancePool::new(engine));
-    let state = AppState::new(store, pool, config.limits.clone(), data_dir.clone());
+    let pool = Arc::new(InstancePool::new(engine, config.serving.policy_with(config.runtime.sessions)));
+    let state = AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone());
+    keep_warm(&state, &models, config.serving.min_warm);
+    tokio::spawn(reap_idle_instances(pool));
     let listener = tokio::net::TcpListener::bind(&config.server.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;
@@ -54,6 +73,34 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     }
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
+}
+
+/// Marks every active version to keep `min_warm` instances and starts loading them.
+fn keep_warm(state: &AppState, models: &[infergate_core::ModelSpec], min_warm: usize) {
+    if min_warm == 0 {
+        return;
+    }
+    for spec in models.iter().filter(|m| m.active) {
+        let spec = Arc::new(spec.clone());
+        let version = state.pool().version(&spec, state.artifact_path(&spec));
+        version.set_min_warm(min_warm);
+        let timeout = state.config().load_timeout();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = version.warm(min_warm, timeout) {
+                tracing::warn!(model = %spec.name, version = spec.version, "could not warm: {e}");
+            }
+        });
+    }
+}
+
+/// Once a second, unloads instances idle past the keep-alive.
+async fn reap_idle_instances(pool: Arc<InstancePool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        pool.reap();
+    }
 }
 
 fn init_logging() {

@@ -67,6 +67,12 @@ pub struct ClassifyResponse {
     pub cached: bool,
     /// Whether the model had to be loaded for this request.
     pub cold_start: bool,
+    /// How long that load took (when `cold_start`), else `null`.
+    #[serde(default)]
+    pub load_ms: Option<f64>,
+    /// Images in the batch this one ran in; `null` for cached answers.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
     /// Time spent per stage.
     pub timings_ms: Timings,
     /// Estimated cost of this request under the pricing profile (`null` until configured).

@@ -8,8 +8,10 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use infergate_core::{classify_logits, ClassifyResponse, GroupScores, ModelRef, ModelSpec, ScoredClass, Timings};
-use infergate_runtime::{decode_image, preprocess, DecodeLimits, ImageFormatKind};
+use infergate_core::{
+    classify_logits, ClassifyResponse, GroupScores, ModelRef, ModelSpec, PreprocessSpec, ScoredClass, Timings,
+};
+use infergate_runtime::{decode_image, preprocess, DecodeLimits, ImageFormatKind, Tensor};
 use infergate_store::{InferenceRecord, StoredImage};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -83,25 +85,21 @@ pub async fn classify_image(
     let sha256 = hex::encode(Sha256::digest(&image));
     let store = state.store();
     let mut timings = Timings::default();
-    let (logits, cached, cold_start) = match store.cached_output(&sha256, &spec.name, spec.version).await? {
-        Some(hit) => (hit.logits, true, false),
+    let (logits, cached, ran) = match store.cached_output(&sha256, &spec.name, spec.version).await? {
+        Some(hit) => (hit.logits, true, None),
         None => {
-            let lease = state.instance(spec).await?;
             let limits = DecodeLimits { max_pixels: state.config().max_pixels };
-            let instance = lease.instance.clone();
-            let bytes = image.clone();
+            let pre = spec.preprocess.clone();
             let store_image = image_writer(store, &sha256);
-            let (turn, waited) = state.compute_turn().await?;
-            let (logits, t, image_stored) =
-                tokio::task::spawn_blocking(move || infer_one(&instance, &bytes, limits, store_image))
-                    .await
-                    .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
-            drop(turn);
+            let bytes = image.clone();
+            let (run, (t, image_stored)) =
+                state.infer(spec, move || prepare(&bytes, limits, &pre, store_image)).await?;
             timings = t;
-            timings.queue += waited.as_secs_f64() * 1e3;
+            timings.queue = run.queued.as_secs_f64() * 1e3;
+            timings.inference = run.compute.as_secs_f64() * 1e3;
             // The image was being written while the model ran; the row waits for it.
             image_stored.await.map_err(|e| ApiError::internal(format!("image store task failed: {e}")))??;
-            (logits, false, lease.loaded_now.is_some())
+            (run.output.data, false, Some((run.load_ms, run.batch_size)))
         }
     };
     let result = classify_logits(&logits, spec.task, top_k, |i| spec.label(i));
@@ -119,7 +117,9 @@ pub async fn classify_image(
             .map(|&(index, score)| ScoredClass { index, label: spec.label(index), score })
             .collect(),
         cached,
-        cold_start,
+        cold_start: ran.is_some_and(|(load_ms, _)| load_ms.is_some()),
+        load_ms: ran.and_then(|(load_ms, _)| load_ms),
+        batch_size: ran.map(|(_, size)| size),
         timings_ms: timings,
         cost_usd: None,
     };
@@ -158,33 +158,24 @@ fn image_writer(store: &infergate_store::Store, sha256: &str) -> impl FnOnce(Byt
     move |bytes| runtime.spawn(async move { objects.put_if_absent(&key, bytes).await })
 }
 
-/// Decode, preprocess and run one image (on a blocking thread). Once the image has decoded,
-/// `store_image` starts storing it, concurrently with preprocessing and inference. Returns
-/// the logits, the decode/preprocess/queue/inference timings and the pending image write.
-fn infer_one(
-    instance: &infergate_runtime::Instance,
+/// Decodes and preprocesses one image (on the model's worker thread). Once the image has
+/// decoded, `store_image` starts storing it, concurrently with the inference. Returns the
+/// input tensor, the decode/preprocess timings and the pending image write.
+fn prepare(
     bytes: &Bytes,
     limits: DecodeLimits,
+    pre: &PreprocessSpec,
     store_image: impl FnOnce(Bytes) -> ImageWrite,
-) -> ApiResult<(Vec<f32>, Timings, ImageWrite)> {
+) -> ApiResult<(Tensor, (Timings, ImageWrite))> {
     let t = Instant::now();
     let (rgb, _) = decode_image(bytes, limits)?;
     let decode = ms(t);
     let image_stored = store_image(bytes.clone());
     let t = Instant::now();
-    let pre = &instance.spec.preprocess;
-    let tensor = preprocess(&rgb, pre);
+    let data = preprocess(&rgb, pre);
     drop(rgb);
-    let preprocess_ms = ms(t);
-    let run = instance.backend.run(&pre.tensor_shape(1), &tensor)?;
-    let timings = Timings {
-        decode,
-        preprocess: preprocess_ms,
-        queue: run.queued.as_secs_f64() * 1e3,
-        inference: run.compute.as_secs_f64() * 1e3,
-        total: 0.0,
-    };
-    Ok((run.output.data, timings, image_stored))
+    let timings = Timings { decode, preprocess: ms(t), ..Timings::default() };
+    Ok((Tensor { shape: pre.tensor_shape(1).to_vec(), data }, (timings, image_stored)))
 }
 
 fn ms(since: Instant) -> f64 {

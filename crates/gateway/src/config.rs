@@ -16,6 +16,15 @@ pub struct GatewayConfig {
     pub default_model: Option<String>,
     /// Longest page of `GET /v1/inferences`.
     pub max_page_size: u32,
+    /// Longest a request waits for its model to load before it is answered 503.
+    pub load_timeout_s: f64,
+}
+
+impl GatewayConfig {
+    /// [`GatewayConfig::load_timeout_s`] as a duration (at least 1 ms).
+    pub fn load_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.load_timeout_s.max(0.001))
+    }
 }
 
 impl Default for GatewayConfig {
@@ -26,6 +35,7 @@ impl Default for GatewayConfig {
             default_top_k: 5,
             default_model: None,
             max_page_size: 500,
+            load_timeout_s: 60.0,
         }
     }
 }

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use infergate_runtime::{BackendError, DecodeError};
+use infergate_runtime::{BackendError, DecodeError, SubmitError};
 use infergate_store::StoreError;
 
 /// An error answered to the client.
@@ -15,12 +15,19 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong and what to do about it.
     pub message: String,
+    /// Seconds after which retrying makes sense (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
+    }
+    /// The same error with a `Retry-After: seconds` header.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     /// 400: the request is malformed.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -58,7 +65,11 @@ impl IntoResponse for ApiError {
             tracing::error!(code = self.code, "{}", self.message);
         }
         let body = serde_json::json!({ "error": self.message, "code": self.code });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -88,6 +99,14 @@ impl From<BackendError> for ApiError {
             BackendError::BadShape { .. } => ApiError::bad_request("bad_input_shape", e.to_string()),
             BackendError::Load { .. } => ApiError::unavailable("model_load_failed", e.to_string()),
             BackendError::Run(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::QueueFull { .. } => ApiError::unavailable("queue_full", e.to_string()).retry_after(1),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod history;
 pub mod input;
+pub mod jobs;
 pub mod oip;
 pub mod registry;
 pub mod state;

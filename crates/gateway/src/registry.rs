@@ -271,6 +271,10 @@ pub struct ModelListing {
     spec: ModelSummary,
     /// Whether an instance is loaded in this process.
     loaded: bool,
+    /// Instances loaded, instances loading, requests waiting (in this process).
+    instances: usize,
+    loading: usize,
+    queue_depth: usize,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -294,8 +298,17 @@ pub async fn list_handler(State(state): State<AppState>) -> ApiResult<Json<serde
         .list_models()
         .await?
         .into_iter()
-        .map(|m| ModelListing {
-            loaded: state.pool().loaded(&m.name, m.version).is_some(),
+        .map(|m| {
+            let status = state.pool().get(&m.name, m.version).map(|p| p.status());
+            let (instances, loading, queue_depth) =
+                status.map(|s| (s.instances, s.loading, s.queue_depth)).unwrap_or_default();
+            (m, instances, loading, queue_depth)
+        })
+        .map(|(m, instances, loading, queue_depth)| ModelListing {
+            loaded: instances > 0,
+            instances,
+            loading,
+            queue_depth,
             spec: ModelSummary {
                 classes: m.num_classes(),
                 name: m.name,

@@ -2,14 +2,12 @@
 
 use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use infergate_core::ModelSpec;
-use infergate_runtime::{InstancePool, Lease};
+use infergate_runtime::InstancePool;
 use infergate_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -21,26 +19,12 @@ struct Inner {
     config: GatewayConfig,
     data_dir: PathBuf,
     models: ModelDirectory,
-    compute: Semaphore,
 }
 
 impl AppState {
     /// State over an opened store, an instance pool and the data directory the store uses.
-    ///
-    /// At most as many images are decoded and run at once as the engine has sessions per
-    /// model; further requests wait their turn (reported as `timings_ms.queue`) instead of
-    /// competing for the same cores.
     pub fn new(store: Store, pool: Arc<InstancePool>, config: GatewayConfig, data_dir: PathBuf) -> Self {
-        let compute = Semaphore::new(pool.engine().config().sessions.max(1));
-        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default(), compute }))
-    }
-
-    /// Waits for a turn to use the CPU for decoding and inference; returns the permit and
-    /// how long the wait took.
-    pub async fn compute_turn(&self) -> ApiResult<(SemaphorePermit<'_>, Duration)> {
-        let began = Instant::now();
-        let permit = self.0.compute.acquire().await.map_err(|_| ApiError::internal("compute queue closed"))?;
-        Ok((permit, began.elapsed()))
+        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default() }))
     }
 
     /// The store.
@@ -48,7 +32,7 @@ impl AppState {
         &self.0.store
     }
 
-    /// The loaded model instances.
+    /// The instance pools of every model version.
     pub fn pool(&self) -> &Arc<InstancePool> {
         &self.0.pool
     }
@@ -73,19 +57,5 @@ impl AppState {
     pub async fn resolve_model(&self, name: Option<&str>, version: Option<i64>) -> ApiResult<Arc<ModelSpec>> {
         let default = self.config().default_model.as_deref();
         self.0.models.resolve(self.store(), name, version, default).await
-    }
-
-    /// The loaded instance of `spec`, loading it (off the async threads) if needed.
-    pub async fn instance(&self, spec: &Arc<ModelSpec>) -> ApiResult<Lease> {
-        if let Some(instance) = self.pool().loaded(&spec.name, spec.version) {
-            return Ok(Lease { instance, loaded_now: None });
-        }
-        let pool = self.pool().clone();
-        let spec = spec.clone();
-        let path = self.artifact_path(&spec);
-        tokio::task::spawn_blocking(move || pool.get_or_load(&spec, &path))
-            .await
-            .map_err(|e| ApiError::internal(format!("model load task failed: {e}")))?
-            .map_err(ApiError::from)
     }
 }

@@ -46,7 +46,7 @@ pub struct RunOutput {
 }
 
 /// An inference failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BackendError {
     /// The input does not fit the model (client's mistake).
     #[error("input shape {got:?} does not match the model input {expected:?}")]

@@ -59,7 +59,8 @@ pub struct EngineConfig {
     pub provider: ExecutionProvider,
     /// Threads each inference session may use (ONNX Runtime intra-op threads).
     pub intra_threads: usize,
-    /// Sessions per loaded model, i.e. how many inferences may run at once.
+    /// Sessions per loaded model: when serving, the most instances (one session and worker
+    /// thread each) of one model version, i.e. how many batches may run at once.
     pub sessions: usize,
 }
 
@@ -137,7 +138,7 @@ impl Engine {
     pub fn describe(&self) -> String {
         match (&self.kind, &self.ort_library) {
             (BackendKind::Ort, Some(p)) => format!(
-                "runtime: ONNX Runtime ({:?} provider) from {}, {} session(s) x {} thread(s) per model",
+                "runtime: ONNX Runtime ({:?} provider) from {}, up to {} instance(s) x {} thread(s) per model version",
                 self.config.provider,
                 p.display(),
                 self.config.sessions,
@@ -150,13 +151,22 @@ impl Engine {
         }
     }
 
-    /// Loads `path` with the chosen backend.
+    /// Loads `path` with the chosen backend, with `sessions` sessions.
     pub fn load(&self, path: &Path) -> Result<Arc<dyn Backend>, BackendError> {
-        self.load_with(self.kind, path)
+        self.load_sessions(self.kind, path, self.config.sessions)
+    }
+
+    /// Loads one instance of `path` (a single session) for an instance pool.
+    pub fn load_instance(&self, path: &Path) -> Result<Arc<dyn Backend>, BackendError> {
+        self.load_sessions(self.kind, path, 1)
     }
 
     /// Loads `path` with a specific backend (tests compare the two).
     pub fn load_with(&self, kind: BackendKind, path: &Path) -> Result<Arc<dyn Backend>, BackendError> {
+        self.load_sessions(kind, path, self.config.sessions)
+    }
+
+    fn load_sessions(&self, kind: BackendKind, path: &Path, sessions: usize) -> Result<Arc<dyn Backend>, BackendError> {
         match kind {
             #[cfg(feature = "ort")]
             BackendKind::Ort => {
@@ -169,7 +179,7 @@ impl Engine {
                     path,
                     self.config.provider,
                     self.config.intra_threads,
-                    self.config.sessions,
+                    sessions,
                 )?;
                 Ok(Arc::new(b))
             }

@@ -5,9 +5,14 @@
 //! - [`preprocess`]: RGB pixels → the model's normalised input tensor.
 //! - [`backend`]: the [`Backend`] trait with an ONNX Runtime ([`ort_backend`]) and a
 //!   pure-Rust tract ([`tract_backend`]) implementation, chosen by [`engine::Engine`].
-//! - [`instances`]: loaded models, loaded on first use and shared between requests.
+//! - [`instances`]: per model version, a request queue and the instances serving it —
+//!   loaded on first use, unloaded after an idle keep-alive — with [`batcher`] gathering
+//!   queued requests into batches.
+//! - [`clock`]: the time source the pools use (a manual one in tests).
 
 pub mod backend;
+pub mod batcher;
+pub mod clock;
 pub mod decode;
 pub mod discovery;
 pub mod engine;
@@ -19,7 +24,11 @@ pub mod preprocess;
 pub mod tract_backend;
 
 pub use backend::{Backend, BackendError, BackendKind, ModelIo, RunOutput, Tensor};
+pub use batcher::{BatchJob, BatchOutput, BatchPolicy};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use decode::{decode_image, DecodeError, DecodeLimits, ImageFormatKind};
 pub use engine::{Engine, EngineConfig, EngineError, ExecutionProvider, RuntimeChoice};
-pub use instances::{Instance, InstancePool, Lease};
+pub use instances::{
+    InstancePool, PoolObserver, ServingPolicy, SubmitError, Submitted, VersionPool, VersionStatus, WarmReport,
+};
 pub use preprocess::preprocess;

@@ -103,48 +103,52 @@ fn decode(row: &SqliteRow) -> Result<InferenceRecord, StoreError> {
 }
 
 impl Store {
-    /// Inserts the record (and, for a fresh inference, its logits for the cache) in one
-    /// transaction. The caller must have stored the image at `record.image.object_key` first
+    /// Inserts the record (and, for a fresh inference, its logits for the cache). The caller
+    /// must have stored the image at `record.image.object_key` first
     /// ([`ObjectStoreHandle::put_if_absent`]), so that no row points at a missing image.
+    ///
+    /// Both rows go to the database in one round trip (one command to SQLite's connection
+    /// thread). They are two autocommit statements, cache row first: if the history row then
+    /// fails, what remains is a correct cache entry for an image that is stored, never a
+    /// history row without its image.
     pub async fn insert_inference(&self, record: &InferenceRecord, logits: Option<&[f32]>) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO inferences (id, created_at, model, version, label, confidence, in_domain, cached, timings, \
-             answer, image_sha256, object_key, content_type, size_bytes, client_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&record.id)
-        .bind(&record.created_at)
-        .bind(&record.model.name)
-        .bind(record.model.version)
-        .bind(&record.label)
-        .bind(record.confidence as f64)
-        .bind(record.in_domain as i64)
-        .bind(record.cached as i64)
-        .bind(crate::to_json(&record.timings_ms))
-        .bind(crate::to_json(&record.answer))
-        .bind(&record.image.sha256)
-        .bind(&record.image.object_key)
-        .bind(&record.image.content_type)
-        .bind(record.image.size_bytes)
-        .bind(&record.client_id)
-        .execute(&mut *tx)
-        .await?;
+        const INSERT_CACHE: &str = "INSERT OR IGNORE INTO output_cache (image_sha256, model, version, logits, \
+                                    created_at) VALUES (?, ?, ?, ?, ?);";
+        const INSERT_RECORD: &str = "INSERT INTO inferences (id, created_at, model, version, label, confidence, \
+             in_domain, cached, timings, answer, image_sha256, object_key, content_type, size_bytes, client_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let sql = match logits {
+            Some(_) => format!("{INSERT_CACHE}\n{INSERT_RECORD}"),
+            None => INSERT_RECORD.to_string(),
+        };
+        let mut query = sqlx::query(&sql);
         if let Some(logits) = logits {
             let blob: Vec<u8> = logits.iter().flat_map(|v| v.to_le_bytes()).collect();
-            sqlx::query(
-                "INSERT OR IGNORE INTO output_cache (image_sha256, model, version, logits, created_at) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&record.image.sha256)
+            query = query
+                .bind(&record.image.sha256)
+                .bind(&record.model.name)
+                .bind(record.model.version)
+                .bind(blob)
+                .bind(&record.created_at);
+        }
+        query
+            .bind(&record.id)
+            .bind(&record.created_at)
             .bind(&record.model.name)
             .bind(record.model.version)
-            .bind(blob)
-            .bind(&record.created_at)
-            .execute(&mut *tx)
+            .bind(&record.label)
+            .bind(record.confidence as f64)
+            .bind(record.in_domain as i64)
+            .bind(record.cached as i64)
+            .bind(crate::to_json(&record.timings_ms))
+            .bind(crate::to_json(&record.answer))
+            .bind(&record.image.sha256)
+            .bind(&record.image.object_key)
+            .bind(&record.image.content_type)
+            .bind(record.image.size_bytes)
+            .bind(&record.client_id)
+            .execute(&self.db)
             .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use infergate_core::{top_k, ModelSpec};
-use infergate_runtime::{decode_image, preprocess, DecodeLimits, Instance};
+use infergate_runtime::{decode_image, preprocess, DecodeLimits, Tensor};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -113,24 +113,19 @@ async fn infer(State(state): State<AppState>, target: Target, req: Request) -> A
     }
     let input = inputs.remove(0);
     let wanted = requested_outputs(&spec, &request)?;
-    let lease = state.instance(&spec).await?;
     let limits = DecodeLimits { max_pixels: state.config().max_pixels };
-    let instance = lease.instance.clone();
-    let (turn, _) = state.compute_turn().await?;
-    let output = tokio::task::spawn_blocking(move || run_input(&instance, input, limits))
-        .await
-        .map_err(|e| ApiError::internal(format!("inference task failed: {e}")))??;
-    drop(turn);
-    respond(&spec, request.id, wanted, output)
+    let prep_spec = spec.clone();
+    let (run, ()) = state.infer(&spec, move || Ok((tensor_of(&prep_spec, input, limits)?, ()))).await?;
+    let mut response = respond(&spec, request.id, wanted, run.output)?;
+    let cold = HeaderValue::from_static(if run.load_ms.is_some() { "true" } else { "false" });
+    response.headers_mut().insert("x-cold-start", cold);
+    Ok(response)
 }
 
-/// Runs FP32 tensors as they are; BYTES elements are decoded and preprocessed as images.
-fn run_input(
-    instance: &Instance,
-    input: wire::DecodedInput,
-    limits: DecodeLimits,
-) -> ApiResult<infergate_runtime::Tensor> {
-    let sig = &instance.spec.signature;
+/// The input tensor: FP32 tensors as they are; BYTES elements decoded and preprocessed as
+/// images (on the model's worker thread).
+fn tensor_of(spec: &ModelSpec, input: wire::DecodedInput, limits: DecodeLimits) -> ApiResult<Tensor> {
+    let sig = &spec.signature;
     let (shape, data) = match input.data {
         InputData::Fp32(values) => {
             if input.name != sig.input_name {
@@ -145,7 +140,7 @@ fn run_input(
             if images.is_empty() {
                 return Err(ApiError::bad_request("bad_inference_request", "the BYTES input holds no images"));
             }
-            let pre = &instance.spec.preprocess;
+            let pre = &spec.preprocess;
             let mut batch = Vec::with_capacity(images.len() * pre.tensor_shape(1).iter().product::<usize>());
             for (i, bytes) in images.iter().enumerate() {
                 let in_context = |mut err: ApiError| {
@@ -159,7 +154,7 @@ fn run_input(
             (pre.tensor_shape(images.len()).to_vec(), batch)
         }
     };
-    Ok(instance.backend.run(&shape, &data)?.output)
+    Ok(Tensor { shape, data })
 }
 
 /// What to send back for each requested output: `(binary, classification k)`.
@@ -200,12 +195,7 @@ fn requested_outputs(spec: &ModelSpec, request: &wire::InferRequest) -> ApiResul
         .collect()
 }
 
-fn respond(
-    spec: &ModelSpec,
-    id: Option<String>,
-    wanted: Vec<WantedOutput>,
-    output: infergate_runtime::Tensor,
-) -> ApiResult<Response> {
+fn respond(spec: &ModelSpec, id: Option<String>, wanted: Vec<WantedOutput>, output: Tensor) -> ApiResult<Response> {
     let sig = &spec.signature;
     let batch = output.shape.first().copied().unwrap_or(1).max(1);
     let per_item = output.data.len() / batch;
