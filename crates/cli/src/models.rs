@@ -1,9 +1,10 @@
-//! `infergate models add|list`.
+//! `infergate models add|list|warm`.
 
 use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use infergate_core::{Layout, PreprocessSpec, Task};
+use infergate_gateway::admin::WarmAnswer;
 use infergate_gateway::registry::{add_model, AddModel, ArtifactSource};
 use infergate_store::Store;
 use std::path::PathBuf;
@@ -18,6 +19,20 @@ pub enum ModelsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Load instances of a model in a running server ahead of traffic.
+    Warm {
+        /// Model name.
+        name: String,
+        /// Version (default: the active one).
+        #[arg(long)]
+        version: Option<i64>,
+        /// Instances to have loaded (default 1).
+        #[arg(long)]
+        count: Option<usize>,
+        /// Server base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "INFERGATE_SERVER")]
+        server: String,
     },
 }
 
@@ -83,8 +98,12 @@ fn artifact_source(s: &str) -> ArtifactSource {
 
 /// Runs a `models` subcommand.
 pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
+    if let ModelsCommand::Warm { name, version, count, server } = cmd {
+        return warm(&server, &name, version, count).await;
+    }
     let store = Store::open(&config.server.data_dir).await?;
     match cmd {
+        ModelsCommand::Warm { .. } => unreachable!("handled above"),
         ModelsCommand::Add(args) => {
             if let Some(r) = &args.runtime {
                 config.runtime.runtime = r.clone();
@@ -156,5 +175,40 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Asks the server at `server` to load instances of `name` and prints what it did.
+async fn warm(server: &str, name: &str, version: Option<i64>, count: Option<usize>) -> Result<()> {
+    let mut url = reqwest::Url::parse(server).map_err(|e| anyhow!("bad --server URL {server:?}: {e}"))?;
+    url.path_segments_mut()
+        .map_err(|_| anyhow!("bad --server URL {server:?}: not an http(s) URL"))?
+        .pop_if_empty()
+        .extend(["v1", "models", name, "warm"]);
+    if let Some(v) = version {
+        url.query_pairs_mut().append_pair("version", &v.to_string());
+    }
+    if let Some(c) = count {
+        url.query_pairs_mut().append_pair("count", &c.to_string());
+    }
+    let resp = reqwest::Client::new()
+        .post(url.clone())
+        .send()
+        .await
+        .map_err(|e| anyhow!("cannot reach the server at {server} ({e}); is `infergate serve` running?"))?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    if !status.is_success() {
+        bail!("{url} answered HTTP {status}: {text}");
+    }
+    let answer: WarmAnswer = serde_json::from_str(&text)?;
+    let loads: Vec<String> = answer.loaded_ms.iter().map(|ms| format!("{ms:.0} ms")).collect();
+    println!(
+        "{} v{}: {} instance(s) loaded{}",
+        answer.model,
+        answer.version,
+        answer.instances,
+        if loads.is_empty() { " (already warm)".to_string() } else { format!(" (loaded now: {})", loads.join(", ")) }
+    );
     Ok(())
 }

@@ -4,10 +4,13 @@
 //! [`infergate_runtime::InstancePool`]:
 //! - `POST /v1/classify` and the history (`GET /v1/inferences…`), see [`classify`] and [`history`];
 //! - the KServe/Triton Open Inference Protocol v2 under `/v2`, see [`oip`];
-//! - model registration (copy or download, verify, register), see [`registry`].
+//! - model registration (copy or download, verify, register), see [`registry`], and
+//!   warming instances ahead of traffic, see [`admin`];
+//! - requests reach a model through its instance pool and batcher, see [`jobs`].
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
+pub mod admin;
 pub mod classify;
 pub mod config;
 pub mod directory;
@@ -63,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/inferences/{id}", get(history::get_handler))
         .route("/v1/inferences/{id}/image", get(history::image_handler))
         .route("/v1/models", get(registry::list_handler))
+        .route("/v1/models/{name}/warm", post(admin::warm_handler))
         .merge(oip::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,0 +1,163 @@
+//! Serving semantics through the real server: cold start then warm, `models warm`, dynamic
+//! batching giving the same answers as one request at a time, and a bounded queue.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+
+/// `n` distinct photos from the cats/dogs test set (half cats, half dogs).
+fn test_photos(n: usize) -> Vec<Vec<u8>> {
+    let list = |class: &str| {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(shared().join("data/catsdogs/test").join(class))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    };
+    let (cats, dogs) = (list("cat"), list("dog"));
+    cats.iter().zip(&dogs).flat_map(|(c, d)| [c, d]).take(n).map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+async fn classify(url: &str, body: Vec<u8>) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let resp = client().post(url).header("content-type", "image/jpeg").body(body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}")), headers)
+}
+
+#[tokio::test]
+async fn cold_start_then_warm_and_models_warm() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let photos = test_photos(3);
+
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.at("/v1/classify");
+    let (s, a, h) = classify(&url, photos[0].clone()).await;
+    assert_eq!(s, 200);
+    assert_eq!((a["cold_start"].as_bool(), h["x-cold-start"].to_str().unwrap()), (Some(true), "true"));
+    assert!(a["load_ms"].as_f64().unwrap() > 0.0, "a cold answer says how long the load took: {a}");
+    assert_eq!(a["batch_size"], 1);
+    let (_, b, h) = classify(&url, photos[1].clone()).await;
+    assert_eq!((b["cold_start"].as_bool(), h["x-cold-start"].to_str().unwrap()), (Some(false), "false"));
+    assert!(b["load_ms"].is_null());
+    drop(server);
+
+    // `models warm` loads the instance before any request, so the first one is warm.
+    let server = Server::start(dir.path(), &[], &[]);
+    let (_, listed) = get(&server.at("/v1/models")).await;
+    assert_eq!(listed["models"][0]["loaded"], false);
+    let out = infergate().args(["models", "warm", "mobilenet", "--server", &server.url]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "models warm failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("mobilenet v1: 1 instance(s) loaded (loaded now:"), "{stdout}");
+    let (_, listed) = get(&server.at("/v1/models")).await;
+    assert_eq!(
+        (listed["models"][0]["loaded"].as_bool(), listed["models"][0]["instances"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let (_, c, _) = classify(&server.at("/v1/classify"), photos[2].clone()).await;
+    assert_eq!(c["cold_start"], false);
+
+    // Bad warm requests: unknown model, silly count.
+    let (s, e) = post(&server.at("/v1/models/nope/warm"), "text/plain", Vec::new()).await;
+    assert_eq!((s, e["code"].as_str()), (404, Some("unknown_model")), "{e}");
+    let (s, e) = post(&server.at("/v1/models/mobilenet/warm?count=0"), "text/plain", Vec::new()).await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_count")));
+    let out = infergate().args(["models", "warm", "nope", "--server", &server.url]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+}
+
+#[tokio::test]
+async fn batched_answers_equal_one_at_a_time() {
+    let photos = test_photos(64);
+
+    // One at a time, batching off.
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let server = Server::start(dir.path(), &["--max-batch", "1"], &[]);
+    let url = server.at("/v1/classify");
+    let mut alone = Vec::new();
+    for p in &photos {
+        let (s, a, _) = classify(&url, p.clone()).await;
+        assert_eq!(s, 200);
+        alone.push(a);
+    }
+    drop(server);
+
+    // 64 at once with batching on and one instance, from a fresh data directory (no cache).
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let server = Server::start(dir.path(), &["--max-batch", "8", "--max-delay-ms", "20", "--sessions", "1"], &[]);
+    let url = server.at("/v1/classify");
+    let tasks: Vec<_> = photos.iter().map(|p| tokio::spawn(classify_owned(url.clone(), p.clone()))).collect();
+    let mut batches = 0.0;
+    let mut largest = 0;
+    for (i, task) in tasks.into_iter().enumerate() {
+        let (s, b) = task.await.unwrap();
+        assert_eq!(s, 200, "{b}");
+        let a = &alone[i];
+        assert_eq!(b["cached"], false);
+        assert_eq!(b["label"], a["label"], "image {i}");
+        assert!((b["confidence"].as_f64().unwrap() - a["confidence"].as_f64().unwrap()).abs() <= 1e-5, "image {i}");
+        for (x, y) in b["top_k"].as_array().unwrap().iter().zip(a["top_k"].as_array().unwrap()) {
+            assert_eq!(x["index"], y["index"], "image {i}");
+            assert!((x["score"].as_f64().unwrap() - y["score"].as_f64().unwrap()).abs() <= 1e-5, "image {i}");
+        }
+        let size = b["batch_size"].as_u64().unwrap();
+        assert!((1..=8).contains(&size), "batch size {size}");
+        largest = largest.max(size);
+        batches += 1.0 / size as f64;
+    }
+    assert!(largest > 1, "some requests ran together");
+    assert!(batches.round() < 64.0, "fewer batches than requests: {batches}");
+}
+
+async fn classify_owned(url: String, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let (s, v, _) = classify(&url, body).await;
+    (s, v)
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    // One waiting request allowed; the model is not loaded yet (tract takes a while to load
+    // and optimise it), so everything sent during the load waits in the queue or is refused.
+    let server =
+        Server::start(dir.path(), &["--sessions", "1", "--runtime", "tract"], &[("INFERGATE_QUEUE_CAPACITY", "1")]);
+    let url = server.at("/v1/classify");
+    let photos = test_photos(16);
+    let tasks: Vec<_> = photos
+        .into_iter()
+        .map(|p| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let resp = client().post(&url).header("content-type", "image/jpeg").body(p).send().await.unwrap();
+                let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+                (resp.status().as_u16(), retry, resp.json::<serde_json::Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let (status, retry, body) = t.await.unwrap();
+        match status {
+            200 => ok += 1,
+            503 => {
+                refused += 1;
+                assert_eq!(body["code"], "queue_full", "{body}");
+                assert_eq!(retry.as_deref(), Some("1"));
+            }
+            other => panic!("unexpected HTTP {other}: {body}"),
+        }
+    }
+    assert!(ok >= 1 && refused >= 1, "ok {ok}, refused {refused}");
+    // Refused requests changed nothing: only the answered ones are in the history.
+    let (_, page) = get(&server.at("/v1/inferences?limit=100")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), ok);
+}
