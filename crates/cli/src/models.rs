@@ -1,11 +1,11 @@
-//! `infergate models add|list|warm`.
+//! `infergate models add|list|activate|rollback|warm`.
 
 use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use infergate_core::{Layout, PreprocessSpec, Task};
-use infergate_gateway::admin::WarmAnswer;
-use infergate_gateway::registry::{add_model, AddModel, ArtifactSource};
+use infergate_gateway::admin::{ActivationAnswer, WarmAnswer};
+use infergate_gateway::registry::{add_model, check_loads, AddModel, ArtifactSource};
 use infergate_store::Store;
 use std::path::PathBuf;
 
@@ -19,6 +19,25 @@ pub enum ModelsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Make a version the active one (loaded and checked first; with --server, by the
+    /// running server, which switches without a cold start).
+    Activate {
+        /// Model name.
+        name: String,
+        /// Version to activate.
+        version: i64,
+        /// Ask this running server to do it (else: directly in the data directory).
+        #[arg(long, env = "INFERGATE_SERVER")]
+        server: Option<String>,
+    },
+    /// Make the version that was active before the current one active again.
+    Rollback {
+        /// Model name.
+        name: String,
+        /// Ask this running server to do it (else: directly in the data directory).
+        #[arg(long, env = "INFERGATE_SERVER")]
+        server: Option<String>,
     },
     /// Load instances of a model in a running server ahead of traffic.
     Warm {
@@ -98,19 +117,69 @@ fn artifact_source(s: &str) -> ArtifactSource {
 
 /// Runs a `models` subcommand.
 pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
-    if let ModelsCommand::Warm { name, version, count, server } = cmd {
-        return warm(&server, &name, version, count).await;
+    match &cmd {
+        ModelsCommand::Warm { name, version, count, server } => {
+            let mut query = Vec::new();
+            query.extend(version.map(|v| ("version", v.to_string())));
+            query.extend(count.map(|c| ("count", c.to_string())));
+            let answer: WarmAnswer = admin_post(server, &[name, "warm"], &query, None).await?;
+            let loads: Vec<String> = answer.loaded_ms.iter().map(|ms| format!("{ms:.0} ms")).collect();
+            let how = if loads.is_empty() {
+                " (already warm)".into()
+            } else {
+                format!(" (loaded now: {})", loads.join(", "))
+            };
+            println!("{} v{}: {} instance(s) loaded{how}", answer.model, answer.version, answer.instances);
+            return Ok(());
+        }
+        ModelsCommand::Activate { name, version, server: Some(server) } => {
+            let body = serde_json::json!({ "version": version });
+            let answer: ActivationAnswer = admin_post(server, &[name, "activate"], &[], Some(body)).await?;
+            return print_switch(&answer);
+        }
+        ModelsCommand::Rollback { name, server: Some(server) } => {
+            let answer: ActivationAnswer = admin_post(server, &[name, "rollback"], &[], None).await?;
+            return print_switch(&answer);
+        }
+        _ => {}
     }
     let store = Store::open(&config.server.data_dir).await?;
     match cmd {
         ModelsCommand::Warm { .. } => unreachable!("handled above"),
+        ModelsCommand::Activate { name, version, .. } => {
+            let spec = store.model_version(&name, version).await?.ok_or_else(|| {
+                anyhow!("model {name:?} has no version {version} (infergate models list shows the versions)")
+            })?;
+            check_loads(&local_engine(&mut config)?, &spec, &config.server.data_dir).await?;
+            let (now, before) = store.activate_model_version(&name, version).await?;
+            print_switch(&ActivationAnswer {
+                model: now.name,
+                version: now.version,
+                previous_version: before,
+                load_ms: None,
+            })?;
+        }
+        ModelsCommand::Rollback { name, .. } => {
+            let (from, to) = store
+                .rollback_target(&name)
+                .await?
+                .ok_or_else(|| anyhow!("model {name:?} has no earlier active version to roll back to"))?;
+            let spec =
+                store.model_version(&name, to).await?.ok_or_else(|| anyhow!("version {to} of {name:?} vanished"))?;
+            check_loads(&local_engine(&mut config)?, &spec, &config.server.data_dir).await?;
+            let now = store.rollback_model(&name, from, to).await?;
+            print_switch(&ActivationAnswer {
+                model: now.name,
+                version: now.version,
+                previous_version: Some(from),
+                load_ms: None,
+            })?;
+        }
         ModelsCommand::Add(args) => {
             if let Some(r) = &args.runtime {
                 config.runtime.runtime = r.clone();
             }
-            // One session is enough to check the model.
-            config.runtime.sessions = 1;
-            let engine = crate::engine::build(&config.runtime)?;
+            let engine = local_engine(&mut config)?;
             let mut preprocess = PreprocessSpec::with_input_size(args.input_size);
             if let Some(r) = args.resize {
                 preprocess.resize_shorter = r;
@@ -178,21 +247,40 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
     Ok(())
 }
 
-/// Asks the server at `server` to load instances of `name` and prints what it did.
-async fn warm(server: &str, name: &str, version: Option<i64>, count: Option<usize>) -> Result<()> {
+/// The engine used to check a model loads (one session is enough).
+fn local_engine(config: &mut Config) -> Result<infergate_runtime::Engine> {
+    config.runtime.sessions = 1;
+    crate::engine::build(&config.runtime)
+}
+
+fn print_switch(a: &ActivationAnswer) -> Result<()> {
+    let before = a.previous_version.map(|v| format!(" (was v{v})")).unwrap_or_default();
+    let load = a.load_ms.map(|ms| format!("; loaded in {ms:.0} ms")).unwrap_or_default();
+    println!("{} v{} is active{before}{load}", a.model, a.version);
+    Ok(())
+}
+
+/// POSTs to `/v1/models/{segments…}` on a running server and decodes the JSON answer.
+async fn admin_post<T: serde::de::DeserializeOwned>(
+    server: &str,
+    segments: &[&str],
+    query: &[(&str, String)],
+    body: Option<serde_json::Value>,
+) -> Result<T> {
     let mut url = reqwest::Url::parse(server).map_err(|e| anyhow!("bad --server URL {server:?}: {e}"))?;
     url.path_segments_mut()
         .map_err(|_| anyhow!("bad --server URL {server:?}: not an http(s) URL"))?
         .pop_if_empty()
-        .extend(["v1", "models", name, "warm"]);
-    if let Some(v) = version {
-        url.query_pairs_mut().append_pair("version", &v.to_string());
+        .extend(["v1", "models"])
+        .extend(segments);
+    for (k, v) in query {
+        url.query_pairs_mut().append_pair(k, v);
     }
-    if let Some(c) = count {
-        url.query_pairs_mut().append_pair("count", &c.to_string());
+    let mut request = reqwest::Client::new().post(url.clone());
+    if let Some(body) = body {
+        request = request.json(&body);
     }
-    let resp = reqwest::Client::new()
-        .post(url.clone())
+    let resp = request
         .send()
         .await
         .map_err(|e| anyhow!("cannot reach the server at {server} ({e}); is `infergate serve` running?"))?;
@@ -201,14 +289,5 @@ async fn warm(server: &str, name: &str, version: Option<i64>, count: Option<usiz
     if !status.is_success() {
         bail!("{url} answered HTTP {status}: {text}");
     }
-    let answer: WarmAnswer = serde_json::from_str(&text)?;
-    let loads: Vec<String> = answer.loaded_ms.iter().map(|ms| format!("{ms:.0} ms")).collect();
-    println!(
-        "{} v{}: {} instance(s) loaded{}",
-        answer.model,
-        answer.version,
-        answer.instances,
-        if loads.is_empty() { " (already warm)".to_string() } else { format!(" (loaded now: {})", loads.join(", ")) }
-    );
-    Ok(())
+    Ok(serde_json::from_str(&text)?)
 }

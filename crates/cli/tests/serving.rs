@@ -161,3 +161,136 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let (_, page) = get(&server.at("/v1/inferences?limit=100")).await;
     assert_eq!(page["items"].as_array().unwrap().len(), ok);
 }
+
+fn add_int8_v2(data_dir: &std::path::Path) {
+    let int8 = shared().join("models/mobilenetv2-12-int8.onnx");
+    let out = add_model(
+        data_dir,
+        "mobilenet",
+        &["--file", int8.to_str().unwrap(), "--labels", imagenet_labels().to_str().unwrap(), "--task", "cat-dog"],
+    );
+    assert!(out.status.success(), "models add v2 failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("v2"), "a second version is added inactive");
+}
+
+#[tokio::test]
+async fn activate_then_roll_back_under_load_without_a_failed_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    add_int8_v2(dir.path());
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.at("/v1/classify");
+    let photos = Arc::new(test_photos(40));
+
+    const LOOPS: usize = 3;
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts: Arc<Vec<AtomicUsize>> = Arc::new((0..LOOPS).map(|_| AtomicUsize::new(0)).collect());
+    let loops: Vec<_> = (0..LOOPS)
+        .map(|l| {
+            let (url, photos, stop, counts) = (url.clone(), photos.clone(), stop.clone(), counts.clone());
+            tokio::spawn(async move {
+                let mut versions = Vec::new();
+                let mut failures = Vec::new();
+                let mut i = l;
+                while !stop.load(Ordering::SeqCst) {
+                    let (s, a, _) = classify(&url, photos[i % photos.len()].clone()).await;
+                    i += LOOPS;
+                    if s == 200 {
+                        versions.push(a["model"]["version"].as_i64().unwrap());
+                    } else {
+                        failures.push(a);
+                    }
+                    counts[l].fetch_add(1, Ordering::SeqCst);
+                }
+                (versions, failures)
+            })
+        })
+        .collect();
+    // Waits until every loop has had at least two more answers.
+    let progress = |counts: Arc<Vec<AtomicUsize>>| async move {
+        let start: Vec<usize> = counts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+        while counts.iter().zip(&start).any(|(c, s)| c.load(Ordering::SeqCst) < s + 2) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    progress(counts.clone()).await;
+    let cli = |args: &[&str]| {
+        let out = infergate().args(args).args(["--server", &server.url]).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let said = cli(&["models", "activate", "mobilenet", "2"]);
+    assert!(said.contains("mobilenet v2 is active (was v1)"), "{said}");
+    progress(counts.clone()).await;
+    let said = cli(&["models", "rollback", "mobilenet"]);
+    assert!(said.contains("mobilenet v1 is active (was v2)"), "{said}");
+    progress(counts.clone()).await;
+    stop.store(true, Ordering::SeqCst);
+
+    for l in loops {
+        let (mut versions, failures) = l.await.unwrap();
+        assert!(failures.is_empty(), "failed requests during the switches: {failures:?}");
+        versions.dedup();
+        assert_eq!(versions, vec![1, 2, 1], "each client sees v1, then v2, then v1 again");
+    }
+    // Nothing further back than v1.
+    let (s, e) = post(&server.at("/v1/models/mobilenet/rollback"), "application/json", Vec::new()).await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("nothing_to_roll_back")));
+}
+
+#[tokio::test]
+async fn a_version_that_does_not_load_never_becomes_active() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    add_int8_v2(dir.path());
+    // Break v2's artifact after registration.
+    let listed = infergate().args(["models", "list", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let models: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let v2 = models.as_array().unwrap().iter().find(|m| m["version"] == 2).unwrap();
+    std::fs::write(dir.path().join(v2["artifact_path"].as_str().unwrap()), b"not a model any more").unwrap();
+
+    // Offline: the CLI checks the model loads before switching.
+    let out =
+        infergate().args(["models", "activate", "mobilenet", "2", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    let active = |dir: &std::path::Path| {
+        let listed = infergate().args(["models", "list", "--json", "--data-dir"]).arg(dir).output().unwrap();
+        let models: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        models.as_array().unwrap().iter().find(|m| m["active"] == true).unwrap()["version"].as_i64().unwrap()
+    };
+    assert_eq!(active(dir.path()), 1);
+
+    // Through the server: 409 activation_failed, and v1 keeps answering.
+    let server = Server::start(dir.path(), &[], &[]);
+    let (s, e) =
+        post(&server.at("/v1/models/mobilenet/activate"), "application/json", br#"{"version": 2}"#.to_vec()).await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("activation_failed")), "{e}");
+    let (s, a, _) = classify(&server.at("/v1/classify"), test_photos(1).remove(0)).await;
+    assert_eq!((s, a["model"]["version"].as_i64()), (200, Some(1)));
+    let (s, e) =
+        post(&server.at("/v1/models/mobilenet/activate"), "application/json", b"{\"version\": \"x\"}".to_vec()).await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_json")));
+    let (s, e) =
+        post(&server.at("/v1/models/mobilenet/activate"), "application/json", br#"{"version": 7}"#.to_vec()).await;
+    assert_eq!((s, e["code"].as_str()), (404, Some("unknown_model_version")));
+    drop(server);
+    assert_eq!(active(dir.path()), 1);
+}
+
+#[test]
+fn offline_activate_and_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    add_int8_v2(dir.path());
+    let run = |args: &[&str]| infergate().args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+    let out = run(&["models", "activate", "mobilenet", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mobilenet v2 is active (was v1)"));
+    let out = run(&["models", "rollback", "mobilenet"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mobilenet v1 is active (was v2)"));
+    let out = run(&["models", "rollback", "mobilenet"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no earlier active version"));
+}

@@ -1,13 +1,19 @@
-//! Admin endpoints acting on this server's model instances.
+//! Admin endpoints acting on this server's models.
 //!
-//! `POST /v1/models/{name}/warm[?version=V&count=N]` loads instances of a version (default:
-//! the active one, one instance) ahead of traffic and answers what loaded and how long it took.
+//! - `POST /v1/models/{name}/warm[?version=V&count=N]` loads instances of a version (default:
+//!   the active one, one instance) ahead of traffic and answers what loaded and how long.
+//! - `POST /v1/models/{name}/activate` and `POST /v1/models/{name}/rollback` switch the
+//!   active version atomically: the new one is loaded first, requests already running finish
+//!   on the old one, and a version that does not load is never made active.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use infergate_core::ModelSpec;
+use infergate_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Query of the warm endpoint.
 #[derive(Debug, Deserialize)]
@@ -58,5 +64,101 @@ pub async fn warm_handler(
         version: spec.version,
         instances: report.instances,
         loaded_ms: report.loaded_ms,
+    }))
+}
+
+/// Body of the activate endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    /// The version to make active.
+    pub version: i64,
+}
+
+/// Answer of the activate and rollback endpoints.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ActivationAnswer {
+    /// Model name.
+    pub model: String,
+    /// The version now active.
+    pub version: i64,
+    /// The version active before (if any).
+    pub previous_version: Option<i64>,
+    /// Load time of the instance loaded for the switch, if one had to be loaded.
+    pub load_ms: Option<f64>,
+}
+
+/// `POST /v1/models/{name}/activate` with `{"version": V}`: loads V (so it answers before
+/// the switch), then makes it active. A version that fails to load never becomes active.
+pub async fn activate_handler(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<ActivateRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<ActivationAnswer>> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request("bad_json", e.body_text()))?;
+    let target = state.resolve_model(Some(&name), Some(req.version)).await?;
+    switch_to(&state, target, |store, spec| async move {
+        let (now, before) = store.activate_model_version(&spec.name, spec.version).await?;
+        Ok((now, before))
+    })
+    .await
+}
+
+/// `POST /v1/models/{name}/rollback`: makes the version active before the current one
+/// active again (loading it first).
+pub async fn rollback_handler(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<ActivationAnswer>> {
+    state.resolve_model(Some(&name), None).await?;
+    let Some((from, to)) = state.store().rollback_target(&name).await? else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "nothing_to_roll_back",
+            format!("model {name:?} has no earlier active version to roll back to"),
+        ));
+    };
+    let target = state.resolve_model(Some(&name), Some(to)).await?;
+    switch_to(&state, target, move |store, spec| async move {
+        let now = store.rollback_model(&spec.name, from, spec.version).await?;
+        Ok((now, Some(from)))
+    })
+    .await
+}
+
+/// Loads `target`, commits the switch with `commit`, and points this process at it. The
+/// previous version stops being kept warm; its instances finish what they run and unload
+/// after the keep-alive.
+async fn switch_to<F, Fut>(state: &AppState, target: Arc<ModelSpec>, commit: F) -> ApiResult<Json<ActivationAnswer>>
+where
+    F: FnOnce(Store, Arc<ModelSpec>) -> Fut,
+    Fut: std::future::Future<Output = Result<(ModelSpec, Option<i64>), StoreError>>,
+{
+    let pool = state.pool().version(&target, state.artifact_path(&target));
+    let timeout = state.config().load_timeout();
+    let warming = pool.clone();
+    let report = tokio::task::spawn_blocking(move || warming.warm(1, timeout))
+        .await
+        .map_err(|e| ApiError::internal(format!("warm task failed: {e}")))?
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "activation_failed",
+                format!("{} v{} did not load, so it was not activated: {e}", target.name, target.version),
+            )
+        })?;
+    let (now, before) = commit(state.store().clone(), target.clone()).await?;
+    let now = Arc::new(now);
+    state.models().set_active(now.clone());
+    pool.set_min_warm(state.pool().policy().min_warm);
+    if let Some(old) = before.filter(|&v| v != now.version).and_then(|v| state.pool().get(&now.name, v)) {
+        old.set_min_warm(0);
+    }
+    tracing::info!(model = %now.name, version = now.version, previous = ?before, "active version switched");
+    Ok(Json(ActivationAnswer {
+        model: now.name.clone(),
+        version: now.version,
+        previous_version: before,
+        load_ms: report.loaded_ms.first().copied(),
     }))
 }

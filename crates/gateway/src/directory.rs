@@ -68,6 +68,12 @@ impl ModelDirectory {
         })
     }
 
+    /// Records that `spec` is now the active version of its model (the activation handler
+    /// calls this right after the store committed it, so this process switches at once).
+    pub fn set_active(&self, spec: Arc<ModelSpec>) {
+        self.active.write().insert(spec.name.clone(), (Instant::now(), Some(spec)));
+    }
+
     async fn active(&self, store: &Store, name: &str) -> ApiResult<Option<Arc<ModelSpec>>> {
         if let Some(hit) = fresh(self.active.read().get(name)) {
             return Ok(hit);

@@ -88,6 +88,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::NotFound(m) => ApiError::not_found("not_found", m),
             other => ApiError::unavailable("storage_unavailable", format!("storage failed: {other}")),
         }
     }

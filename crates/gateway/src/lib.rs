@@ -67,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/inferences/{id}/image", get(history::image_handler))
         .route("/v1/models", get(registry::list_handler))
         .route("/v1/models/{name}/warm", post(admin::warm_handler))
+        .route("/v1/models/{name}/activate", post(admin::activate_handler))
+        .route("/v1/models/{name}/rollback", post(admin::rollback_handler))
         .merge(oip::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -225,6 +225,12 @@ async fn fetch_artifact(
     Ok((tmp, actual, size))
 }
 
+/// Checks that a registered version still loads and runs (before `models activate` or
+/// `models rollback` make it active without a server).
+pub async fn check_loads(engine: &Engine, spec: &ModelSpec, data_dir: &Path) -> Result<(), RegistryError> {
+    probe(engine, &data_dir.join(&spec.artifact_path), &spec.preprocess, spec.labels.len()).await.map(|_| ())
+}
+
 /// Loads the artifact once, runs a zero image through it, and checks it fits the
 /// preprocessing and the labels.
 async fn probe(

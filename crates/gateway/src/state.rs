@@ -52,6 +52,11 @@ impl AppState {
         self.0.data_dir.join(&spec.artifact_path)
     }
 
+    /// The registry cache.
+    pub fn models(&self) -> &ModelDirectory {
+        &self.0.models
+    }
+
     /// The model a request means: `name` (and `version`, else the active one), or the
     /// configured default, or the only registered model.
     pub async fn resolve_model(&self, name: Option<&str>, version: Option<i64>) -> ApiResult<Arc<ModelSpec>> {

@@ -47,6 +47,9 @@ pub enum StoreError {
     /// The request conflicts with what is stored (e.g. a version that already exists).
     #[error("{0}")]
     Conflict(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// The database and the object store together.

@@ -102,10 +102,80 @@ impl Store {
         .bind(now_rfc3339())
         .execute(&mut *tx)
         .await?;
+        if active {
+            record_activation(&mut tx, &new.name, version).await?;
+        }
         tx.commit().await?;
         self.model_version(&new.name, version)
             .await?
             .ok_or_else(|| StoreError::Corrupt("model version vanished after insert".into()))
+    }
+
+    /// Makes `version` the active version of `name` (recorded for [`Store::rollback_model`]);
+    /// returns it and the version that was active before, if any.
+    pub async fn activate_model_version(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<(ModelSpec, Option<i64>), StoreError> {
+        let mut tx = self.db.begin().await?;
+        let before = active_version(&mut tx, name).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
+            .bind(name)
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("model {name:?} has no version {version}")));
+        }
+        if before != Some(version) {
+            set_active(&mut tx, name, version).await?;
+            record_activation(&mut tx, name, version).await?;
+        }
+        tx.commit().await?;
+        let spec = self.model_version(name, version).await?.ok_or_else(|| vanished(name, version))?;
+        Ok((spec, before))
+    }
+
+    /// The version `rollback` would return to: the one active before the current version's
+    /// activation (skipping activations already rolled back). `None` when there is none.
+    pub async fn rollback_target(&self, name: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let mut conn = self.db.acquire().await?;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, version FROM model_activations WHERE name = ? AND rolled_back = 0 ORDER BY id DESC LIMIT 64",
+        )
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(&(_, current)) = rows.first() else { return Ok(None) };
+        Ok(rows.iter().find(|(_, v)| *v != current).map(|&(_, v)| (current, v)))
+    }
+
+    /// Rolls `name` back from `from` to `to` (as found by [`Store::rollback_target`]): `to`
+    /// becomes active and the activations of `from` since `to` are marked rolled back. Fails
+    /// with a conflict if the active version changed in between.
+    pub async fn rollback_model(&self, name: &str, from: i64, to: i64) -> Result<ModelSpec, StoreError> {
+        let mut tx = self.db.begin().await?;
+        if active_version(&mut tx, name).await? != Some(from) {
+            return Err(StoreError::Conflict(format!(
+                "the active version of {name:?} changed while rolling back; look again with `models list`"
+            )));
+        }
+        let last_to: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM model_activations WHERE name = ? AND version = ? AND rolled_back = 0",
+        )
+        .bind(name)
+        .bind(to)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE model_activations SET rolled_back = 1 WHERE name = ? AND id > ?")
+            .bind(name)
+            .bind(last_to.unwrap_or(0))
+            .execute(&mut *tx)
+            .await?;
+        set_active(&mut tx, name, to).await?;
+        tx.commit().await?;
+        self.model_version(name, to).await?.ok_or_else(|| vanished(name, to))
     }
 
     /// All versions of all models, by name then version.
@@ -133,6 +203,38 @@ impl Store {
             .await?;
         row.as_ref().map(decode).transpose()
     }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+async fn active_version(tx: &mut Tx<'_>, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND active = 1")
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+async fn set_active(tx: &mut Tx<'_>, name: &str, version: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE models SET active = (version = ?) WHERE name = ?")
+        .bind(version)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn record_activation(tx: &mut Tx<'_>, name: &str, version: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO model_activations (name, version, activated_at) VALUES (?, ?, ?)")
+        .bind(name)
+        .bind(version)
+        .bind(now_rfc3339())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn vanished(name: &str, version: i64) -> StoreError {
+    StoreError::Corrupt(format!("model {name:?} version {version} vanished"))
 }
 
 #[cfg(test)]
@@ -174,5 +276,37 @@ mod tests {
         let loaded = store.model_version("m", 2).await.unwrap().unwrap();
         assert_eq!(loaded.labels, vec!["a", "b"]);
         assert_eq!(loaded.task, Task::CatDog);
+    }
+
+    #[tokio::test]
+    async fn activate_and_roll_back_step_by_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        for _ in 0..3 {
+            store.add_model_version(new("m", false)).await.unwrap();
+        }
+        let active = || async { store.active_model("m").await.unwrap().unwrap().version };
+        assert_eq!(store.rollback_target("m").await.unwrap(), None, "nothing to roll back to yet");
+        let (v2, before) = store.activate_model_version("m", 2).await.unwrap();
+        assert_eq!((v2.version, v2.active, before), (2, true, Some(1)));
+        store.activate_model_version("m", 3).await.unwrap();
+        assert_eq!(active().await, 3);
+        assert!(matches!(store.activate_model_version("m", 9).await, Err(StoreError::NotFound(_))));
+        assert_eq!(active().await, 3, "a failed activation changes nothing");
+
+        // 3 -> 2 -> 1, then nothing further back.
+        assert_eq!(store.rollback_target("m").await.unwrap(), Some((3, 2)));
+        store.rollback_model("m", 3, 2).await.unwrap();
+        assert_eq!(active().await, 2);
+        assert_eq!(store.rollback_target("m").await.unwrap(), Some((2, 1)));
+        assert!(matches!(store.rollback_model("m", 3, 1).await, Err(StoreError::Conflict(_))), "stale rollback");
+        store.rollback_model("m", 2, 1).await.unwrap();
+        assert_eq!(active().await, 1);
+        assert_eq!(store.rollback_target("m").await.unwrap(), None);
+        assert_eq!(store.list_models().await.unwrap().iter().filter(|m| m.active).count(), 1);
+
+        // Activating again starts a new step: 1 -> 3, rollback -> 1.
+        store.activate_model_version("m", 3).await.unwrap();
+        assert_eq!(store.rollback_target("m").await.unwrap(), Some((3, 1)));
     }
 }
