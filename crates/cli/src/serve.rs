@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::runtime_args::RuntimeOverrides;
 use anyhow::{Context, Result};
 use clap::Args;
+use infergate_gateway::metrics::Metrics;
 use infergate_gateway::{router, AppState};
 use infergate_runtime::InstancePool;
 use infergate_store::Store;
@@ -50,8 +51,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let store =
         Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let models = store.list_models().await?;
-    let pool = Arc::new(InstancePool::new(engine, config.serving.policy_with(config.runtime.sessions)));
-    let state = AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone());
+    let metrics = Arc::new(Metrics::new());
+    let policy = config.serving.policy_with(config.runtime.sessions);
+    let pool = Arc::new(InstancePool::new(engine, policy).with_observer(metrics.clone()));
+    let state = AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone(), metrics);
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     let listener = tokio::net::TcpListener::bind(&config.server.addr)

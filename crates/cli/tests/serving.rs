@@ -294,3 +294,101 @@ fn offline_activate_and_rollback() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no earlier active version"));
 }
+
+/// Parses Prometheus text (or OpenMetrics) with the reference parsers of Python's
+/// `prometheus_client` and returns
+/// `{family: {type, samples: [[name, labels, value]]}}`.
+fn parse_prometheus(text: &str, openmetrics: bool) -> serde_json::Value {
+    let python = workspace().join(".venv/bin/python");
+    let script = r#"
+import json, sys
+if sys.argv[1] == "openmetrics":
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+else:
+    from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for f in text_string_to_metric_families(sys.stdin.read()):
+    out[f.name] = {"type": f.type, "samples": [[s.name, s.labels, s.value] for s in f.samples]}
+print(json.dumps(out))
+"#;
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, if openmetrics { "openmetrics" } else { "prometheus" }])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "not Prometheus text: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn sample(families: &serde_json::Value, family: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    families[family]["samples"].as_array()?.iter().find_map(|s| {
+        let ok = s[0] == name && labels.iter().all(|(k, v)| s[1][*k] == *v);
+        ok.then(|| s[2].as_f64().unwrap())
+    })
+}
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text_and_count_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let server = Server::start(dir.path(), &["--max-batch", "8", "--max-delay-ms", "20", "--sessions", "1"], &[]);
+    let url = server.at("/v1/classify");
+    let photos = test_photos(32);
+    let tasks: Vec<_> = photos.iter().map(|p| tokio::spawn(classify_owned(url.clone(), p.clone()))).collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().0, 200);
+    }
+    assert_eq!(classify(&url, photos[0].clone()).await.1["cached"], true);
+
+    let resp = client().get(server.at("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let m = parse_prometheus(&resp.text().await.unwrap(), false);
+    let resp =
+        client().get(server.at("/metrics")).header("accept", "application/openmetrics-text").send().await.unwrap();
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let om = parse_prometheus(&resp.text().await.unwrap(), true);
+    assert_eq!(om["infergate_batch_size"]["type"], "histogram");
+    assert_eq!(om["infergate_cache_hits"]["type"], "counter");
+    let model = [("model", "mobilenet"), ("version", "1")];
+    for family in [
+        "infergate_request_duration_seconds",
+        "infergate_queue_wait_seconds",
+        "infergate_inference_seconds",
+        "infergate_batch_size",
+        "infergate_instance_load_seconds",
+    ] {
+        assert_eq!(m[family]["type"], "histogram", "{family}");
+    }
+    let route = [("route", "/v1/classify"), ("model", "mobilenet")];
+    assert_eq!(
+        sample(&m, "infergate_request_duration_seconds", "infergate_request_duration_seconds_count", &route),
+        Some(33.0)
+    );
+    let batches = sample(&m, "infergate_batch_size", "infergate_batch_size_count", &model).unwrap();
+    let images = sample(&m, "infergate_batch_size", "infergate_batch_size_sum", &model).unwrap();
+    assert_eq!(images, 32.0, "every uncached image ran once");
+    assert!(batches < 32.0, "the batches held more than one image on average ({batches} batches)");
+    let single =
+        sample(&m, "infergate_batch_size", "infergate_batch_size_bucket", &[("model", "mobilenet"), ("le", "1.0")])
+            .unwrap();
+    assert!(single < batches, "some batch was larger than 1");
+    assert_eq!(m["infergate_cache_hits"]["type"], "counter");
+    assert_eq!(sample(&m, "infergate_cache_hits", "infergate_cache_hits_total", &model), Some(1.0));
+    assert_eq!(sample(&m, "infergate_cache_misses", "infergate_cache_misses_total", &model), Some(32.0));
+    assert_eq!(
+        sample(&m, "infergate_cold_starts", "infergate_cold_starts_total", &model).map(|c| c >= 1.0),
+        Some(true)
+    );
+    assert_eq!(sample(&m, "infergate_loaded_instances", "infergate_loaded_instances", &model), Some(1.0));
+    assert_eq!(sample(&m, "infergate_queue_depth", "infergate_queue_depth", &model), Some(0.0));
+    assert_eq!(
+        sample(&m, "infergate_requests", "infergate_requests_total", &[("route", "/v1/classify"), ("status", "200")]),
+        Some(33.0)
+    );
+}

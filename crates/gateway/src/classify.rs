@@ -42,8 +42,10 @@ pub async fn classify_handler(
     let input = ClassifyInput { image, format, top_k, request_id, client_id, started };
     let answer = classify_image(&state, &spec, input).await?;
     let cold = HeaderValue::from_static(if answer.cold_start { "true" } else { "false" });
+    let served = crate::metrics::ServedModel(answer.model.name.clone());
     let mut response = Json(answer).into_response();
     response.headers_mut().insert("x-cold-start", cold);
+    response.extensions_mut().insert(served);
     Ok(response)
 }
 
@@ -85,7 +87,9 @@ pub async fn classify_image(
     let sha256 = hex::encode(Sha256::digest(&image));
     let store = state.store();
     let mut timings = Timings::default();
-    let (logits, cached, ran) = match store.cached_output(&sha256, &spec.name, spec.version).await? {
+    let hit = store.cached_output(&sha256, &spec.name, spec.version).await?;
+    state.metrics().cache_lookup(spec, hit.is_some());
+    let (logits, cached, ran) = match hit {
         Some(hit) => (hit.logits, true, None),
         None => {
             let limits = DecodeLimits { max_pixels: state.config().max_pixels };

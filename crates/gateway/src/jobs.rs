@@ -70,12 +70,18 @@ impl AppState {
         let job = PreparedJob { prepare: Some(prepare), extra: None, reply: Some(reply) };
         let submitted = pool.submit(Box::new(job))?;
         let gone = |_| ApiError::internal("the inference worker stopped without answering");
+        let answered = |answer: Answer<X>| {
+            if let Ok((out, _)) = &answer {
+                self.metrics().ran(spec, out.queued, out.load_ms.is_some());
+            }
+            answer
+        };
         if !submitted.cold {
-            return answer.await.map_err(gone)?;
+            return answered(answer.await.map_err(gone)?);
         }
         let limit = self.config().load_timeout();
         match tokio::time::timeout(limit, answer).await {
-            Ok(answer) => answer.map_err(gone)?,
+            Ok(answer) => answered(answer.map_err(gone)?),
             Err(_) => Err(ApiError::unavailable(
                 "model_loading",
                 format!(

@@ -18,6 +18,7 @@ pub mod error;
 pub mod history;
 pub mod input;
 pub mod jobs;
+pub mod metrics;
 pub mod oip;
 pub mod registry;
 pub mod state;
@@ -70,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{name}/activate", post(admin::activate_handler))
         .route("/v1/models/{name}/rollback", post(admin::rollback_handler))
         .merge(oip::routes())
+        .route("/metrics", get(metrics::metrics_handler))
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track_requests))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -3,6 +3,7 @@
 use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
 use crate::error::ApiResult;
+use crate::metrics::Metrics;
 use infergate_core::ModelSpec;
 use infergate_runtime::InstancePool;
 use infergate_store::Store;
@@ -19,12 +20,25 @@ struct Inner {
     config: GatewayConfig,
     data_dir: PathBuf,
     models: ModelDirectory,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State over an opened store, an instance pool and the data directory the store uses.
-    pub fn new(store: Store, pool: Arc<InstancePool>, config: GatewayConfig, data_dir: PathBuf) -> Self {
-        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default() }))
+    /// State over an opened store, an instance pool and the data directory the store uses;
+    /// `metrics` should be the pool's observer too.
+    pub fn new(
+        store: Store,
+        pool: Arc<InstancePool>,
+        config: GatewayConfig,
+        data_dir: PathBuf,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default(), metrics }))
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
     }
 
     /// The store.

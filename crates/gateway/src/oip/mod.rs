@@ -119,6 +119,7 @@ async fn infer(State(state): State<AppState>, target: Target, req: Request) -> A
     let mut response = respond(&spec, request.id, wanted, run.output)?;
     let cold = HeaderValue::from_static(if run.load_ms.is_some() { "true" } else { "false" });
     response.headers_mut().insert("x-cold-start", cold);
+    response.extensions_mut().insert(crate::metrics::ServedModel(spec.name.clone()));
     Ok(response)
 }
 
