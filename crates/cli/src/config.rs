@@ -1,6 +1,7 @@
 //! The configuration file (TOML), `INFERGATE_*` environment overrides and their defaults.
 
 use anyhow::{bail, Context, Result};
+use infergate_core::PricingProfile;
 use infergate_gateway::GatewayConfig;
 use infergate_runtime::{BatchPolicy, ServingPolicy};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,9 @@ pub struct Config {
     pub limits: GatewayConfig,
     /// `[serving]`
     pub serving: ServingSection,
+    /// `[pricing]`: how answers' `cost_usd` is computed (`kind = "lambda" | "container" |
+    /// "none"`).
+    pub pricing: PricingProfile,
 }
 
 /// `[serving]`: instance pools and batching.
@@ -208,6 +212,7 @@ impl Config {
         if !(self.limits.load_timeout_s.is_finite() && self.limits.load_timeout_s > 0.0) {
             bail!("limits.load_timeout_s must be a positive number of seconds");
         }
+        self.pricing.validate().map_err(|e| anyhow::anyhow!(e))?;
         if self.limits.max_body_bytes == 0 || self.limits.max_pixels == 0 || self.limits.default_top_k == 0 {
             bail!("limits.max_body_bytes, limits.max_pixels and limits.default_top_k must be positive");
         }

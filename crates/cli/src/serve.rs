@@ -54,7 +54,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let policy = config.serving.policy_with(config.runtime.sessions);
     let pool = Arc::new(InstancePool::new(engine, policy).with_observer(metrics.clone()));
-    let state = AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone(), metrics);
+    let state =
+        AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone(), metrics, config.pricing.clone());
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     let listener = tokio::net::TcpListener::bind(&config.server.addr)

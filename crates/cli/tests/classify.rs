@@ -31,7 +31,10 @@ async fn classify_every_input_form_then_cache_and_history() {
     assert_eq!(a["cached"], false);
     assert_eq!(a["cold_start"], true);
     assert_eq!(a["in_domain"], true);
-    assert!(a["cost_usd"].is_null());
+    // The default pricing: a 1,024 MB Lambda behind an HTTP API gateway, billed per started ms.
+    let billed_s = a["timings_ms"]["total"].as_f64().unwrap().ceil() / 1e3;
+    let want = 0.2e-6 + billed_s * 0.000_016_666_7 + 1e-6;
+    assert!((a["cost_usd"].as_f64().unwrap() - want).abs() < 1e-12, "cost {} want {want}", a["cost_usd"]);
     let (cat, dog) = (a["group_scores"]["cat"].as_f64().unwrap(), a["group_scores"]["dog"].as_f64().unwrap());
     assert!((a["confidence"].as_f64().unwrap() - dog / (cat + dog)).abs() < 1e-5);
     for k in ["decode", "preprocess", "queue", "inference", "total"] {

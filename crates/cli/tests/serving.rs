@@ -392,3 +392,61 @@ async fn metrics_parse_as_prometheus_text_and_count_batches() {
         Some(33.0)
     );
 }
+
+#[tokio::test]
+async fn stats_over_a_window_with_a_container_pricing_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let config = dir.path().join("infergate.toml");
+    std::fs::write(
+        &config,
+        "[pricing]\nkind = \"container\"\nusd_per_hour = 0.04937\nconcurrency = 2\napi_gateway_usd_per_million = 0\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+    let (_, empty) = get(&server.at("/v1/stats")).await;
+    assert_eq!((empty["requests"].as_u64(), empty["cache_hit_rate"].is_null()), (Some(0), true));
+    assert!(empty["latency_ms"]["p50"].is_null() && empty["cost_per_1000_usd"].is_null());
+
+    let url = server.at("/v1/classify");
+    let photos = test_photos(4);
+    let mut costs = Vec::new();
+    for p in photos.iter().chain(&photos[..2]) {
+        let (s, a, _) = classify(&url, p.clone()).await;
+        assert_eq!(s, 200);
+        let total = a["timings_ms"]["total"].as_f64().unwrap();
+        let cost = a["cost_usd"].as_f64().unwrap();
+        assert!((cost - 0.04937 * total / 3.6e6 / 2.0).abs() < 1e-15, "container share of the hour: {cost}");
+        costs.push(cost);
+    }
+    let (s, st) = get(&server.at("/v1/stats?window_s=600")).await;
+    assert_eq!(s, 200);
+    assert_eq!(st["window_s"], 600);
+    assert_eq!(st["requests"], 6);
+    assert!((st["cache_hit_rate"].as_f64().unwrap() - 2.0 / 6.0).abs() < 1e-9);
+    let p = |k: &str| st["latency_ms"][k].as_f64().unwrap();
+    assert!(0.0 < p("p50") && p("p50") <= p("p95") && p("p95") <= p("p99"));
+    let mean_per_1000 = costs.iter().sum::<f64>() / 6.0 * 1000.0;
+    assert!((st["cost_per_1000_usd"].as_f64().unwrap() - mean_per_1000).abs() < 1e-12);
+
+    for bad in ["window_s=0", "window_s=x", "window_s=99999999", "nope=1"] {
+        let (s, e) = get(&server.at(&format!("/v1/stats?{bad}"))).await;
+        assert_eq!(s, 400, "{bad}: {e}");
+    }
+}
+
+#[test]
+fn a_bad_pricing_profile_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("infergate.toml");
+    std::fs::write(&config, "[pricing]\nkind = \"lambda\"\nmemory_mb = -1\nusd_per_gb_s = 0\nusd_per_request = 0\napi_gateway_usd_per_million = 0\n").unwrap();
+    let out = infergate()
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("memory_mb must be positive"));
+}

@@ -108,6 +108,7 @@ pub async fn classify_image(
     };
     let result = classify_logits(&logits, spec.task, top_k, |i| spec.label(i));
     timings.total = ms(started);
+    let cost_usd = state.pricing().cost_usd(timings.total);
     let answer = ClassifyResponse {
         request_id,
         model: ModelRef { name: spec.name.clone(), version: spec.version },
@@ -125,7 +126,7 @@ pub async fn classify_image(
         load_ms: ran.and_then(|(load_ms, _)| load_ms),
         batch_size: ran.map(|(_, size)| size),
         timings_ms: timings,
-        cost_usd: None,
+        cost_usd,
     };
     let record = InferenceRecord {
         id: answer.request_id.clone(),

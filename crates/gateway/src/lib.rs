@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod oip;
 pub mod registry;
 pub mod state;
+pub mod stats;
 
 pub use config::GatewayConfig;
 pub use error::{ApiError, ApiResult};
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/inferences", get(history::list_handler))
         .route("/v1/inferences/{id}", get(history::get_handler))
         .route("/v1/inferences/{id}/image", get(history::image_handler))
+        .route("/v1/stats", get(stats::stats_handler))
         .route("/v1/models", get(registry::list_handler))
         .route("/v1/models/{name}/warm", post(admin::warm_handler))
         .route("/v1/models/{name}/activate", post(admin::activate_handler))

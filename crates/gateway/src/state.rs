@@ -4,7 +4,7 @@ use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
 use crate::error::ApiResult;
 use crate::metrics::Metrics;
-use infergate_core::ModelSpec;
+use infergate_core::{ModelSpec, PricingProfile};
 use infergate_runtime::InstancePool;
 use infergate_store::Store;
 use std::path::{Path, PathBuf};
@@ -21,19 +21,27 @@ struct Inner {
     data_dir: PathBuf,
     models: ModelDirectory,
     metrics: Arc<Metrics>,
+    pricing: PricingProfile,
 }
 
 impl AppState {
     /// State over an opened store, an instance pool and the data directory the store uses;
-    /// `metrics` should be the pool's observer too.
+    /// `metrics` should be the pool's observer too; answers are priced with `pricing`.
     pub fn new(
         store: Store,
         pool: Arc<InstancePool>,
         config: GatewayConfig,
         data_dir: PathBuf,
         metrics: Arc<Metrics>,
+        pricing: PricingProfile,
     ) -> Self {
-        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default(), metrics }))
+        let models = ModelDirectory::default();
+        AppState(Arc::new(Inner { store, pool, config, data_dir, models, metrics, pricing }))
+    }
+
+    /// How answers are priced.
+    pub fn pricing(&self) -> &PricingProfile {
+        &self.0.pricing
     }
 
     /// The metrics.

@@ -71,6 +71,21 @@ pub struct InferencePage {
     pub next_cursor: Option<String>,
 }
 
+/// The answers of a time window, for `/v1/stats`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowStats {
+    /// Answers in the window.
+    pub requests: u64,
+    /// How many came from the cache.
+    pub cached: u64,
+    /// Server-side latency of each (milliseconds, unordered).
+    pub latencies_ms: Vec<f64>,
+    /// Sum of their `cost_usd`.
+    pub cost_usd: f64,
+    /// How many had a cost.
+    pub priced: u64,
+}
+
 /// A cached model output for an image under a model version.
 #[derive(Debug, Clone)]
 pub struct CachedOutput {
@@ -115,8 +130,8 @@ impl Store {
         const INSERT_CACHE: &str = "INSERT OR IGNORE INTO output_cache (image_sha256, model, version, logits, \
                                     created_at) VALUES (?, ?, ?, ?, ?);";
         const INSERT_RECORD: &str = "INSERT INTO inferences (id, created_at, model, version, label, confidence, \
-             in_domain, cached, timings, answer, image_sha256, object_key, content_type, size_bytes, client_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+             in_domain, cached, timings, answer, image_sha256, object_key, content_type, size_bytes, client_id, \
+             total_ms, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let sql = match logits {
             Some(_) => format!("{INSERT_CACHE}\n{INSERT_RECORD}"),
             None => INSERT_RECORD.to_string(),
@@ -147,6 +162,8 @@ impl Store {
             .bind(&record.image.content_type)
             .bind(record.image.size_bytes)
             .bind(&record.client_id)
+            .bind(record.timings_ms.total)
+            .bind(record.answer.cost_usd)
             .execute(&self.db)
             .await?;
         Ok(())
@@ -211,6 +228,25 @@ impl Store {
     pub async fn get_inference(&self, id: &str) -> Result<Option<InferenceRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM inferences WHERE id = ?").bind(id).fetch_optional(&self.db).await?;
         row.as_ref().map(decode).transpose()
+    }
+
+    /// Requests, cache hits, latencies and cost of the answers since `since` (RFC 3339).
+    pub async fn inference_stats(&self, since: &str) -> Result<WindowStats, StoreError> {
+        let rows: Vec<(i64, Option<f64>, Option<f64>)> =
+            sqlx::query_as("SELECT cached, total_ms, cost_usd FROM inferences WHERE created_at >= ?")
+                .bind(since)
+                .fetch_all(&self.db)
+                .await?;
+        let mut stats = WindowStats { requests: rows.len() as u64, ..WindowStats::default() };
+        for (cached, total_ms, cost) in rows {
+            stats.cached += (cached != 0) as u64;
+            stats.latencies_ms.extend(total_ms);
+            if let Some(c) = cost {
+                stats.cost_usd += c;
+                stats.priced += 1;
+            }
+        }
+        Ok(stats)
     }
 
     /// The object key an image with this hash is stored under.

@@ -11,7 +11,7 @@ mod migrations;
 pub mod models;
 pub mod objects;
 
-pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage};
+pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;
 

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "model activations", include_str!("../migrations/0002_model_activations.sql")),
+    (3, "inference cost", include_str!("../migrations/0003_inference_cost.sql")),
 ];
 
 #[derive(Debug)]
