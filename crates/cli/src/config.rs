@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use infergate_core::PricingProfile;
+use infergate_gateway::alarms::AlarmConfig;
 use infergate_gateway::GatewayConfig;
 use infergate_runtime::{BatchPolicy, ServingPolicy};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ pub struct Config {
     /// `[pricing]`: how answers' `cost_usd` is computed (`kind = "lambda" | "container" |
     /// "none"`).
     pub pricing: PricingProfile,
+    /// `[alarms]`: the latency alarm.
+    pub alarms: AlarmConfig,
 }
 
 /// `[serving]`: instance pools and batching.
@@ -213,6 +216,7 @@ impl Config {
             bail!("limits.load_timeout_s must be a positive number of seconds");
         }
         self.pricing.validate().map_err(|e| anyhow::anyhow!(e))?;
+        self.alarms.validate().map_err(|e| anyhow::anyhow!(e))?;
         if self.limits.max_body_bytes == 0 || self.limits.max_pixels == 0 || self.limits.default_top_k == 0 {
             bail!("limits.max_body_bytes, limits.max_pixels and limits.default_top_k must be positive");
         }

@@ -51,13 +51,14 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let store =
         Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let models = store.list_models().await?;
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::new(std::time::Duration::from_secs_f64(config.alarms.window_s)));
     let policy = config.serving.policy_with(config.runtime.sessions);
     let pool = Arc::new(InstancePool::new(engine, policy).with_observer(metrics.clone()));
     let state =
         AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone(), metrics, config.pricing.clone());
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
+    tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));
     let listener = tokio::net::TcpListener::bind(&config.server.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;

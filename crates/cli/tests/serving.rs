@@ -450,3 +450,76 @@ fn a_bad_pricing_profile_is_refused_at_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("memory_mb must be positive"));
 }
+
+/// A one-shot HTTP receiver: answers 200 to each POST and hands over the JSON bodies.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body = loop {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break Some(body[..len].to_string());
+                    }
+                }
+            };
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            if let Some(body) = body {
+                let _ = tx.send(serde_json::from_str(&body).unwrap());
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn slow_p95_raises_a_stored_alarm_and_posts_the_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let (hook, mut events) = webhook_receiver().await;
+    let config = dir.path().join("infergate.toml");
+    // Any real request is slower than a microsecond: three requests must raise the alarm.
+    std::fs::write(&config, format!("[alarms]\nlatency_p95_ms = 0.001\nmin_samples = 3\nwebhook_url = \"{hook}\"\n"))
+        .unwrap();
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+    let (_, none) = get(&server.at("/v1/alarms")).await;
+    assert_eq!(none["alarms"].as_array().unwrap().len(), 0);
+    for p in test_photos(3) {
+        assert_eq!(classify(&server.at("/v1/classify"), p).await.0, 200);
+    }
+    // The monitor looks once a second; the webhook arrives when it has raised the alarm.
+    let event = tokio::time::timeout(std::time::Duration::from_secs(30), events.recv()).await.unwrap().unwrap();
+    assert_eq!(event["event"], "raised");
+    assert_eq!(event["alarm"]["kind"], "latency_p95");
+    assert!(event["alarm"]["value"].as_f64().unwrap() > 0.001);
+    let (s, open) = get(&server.at("/v1/alarms")).await;
+    assert_eq!(s, 200);
+    let open = open["alarms"].as_array().unwrap().clone();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["id"], event["alarm"]["id"]);
+    assert!(open[0]["cleared_at"].is_null());
+    assert!(open[0]["message"].as_str().unwrap().contains("p95 latency"));
+    let (s, all) = get(&server.at("/v1/alarms?state=all")).await;
+    assert_eq!((s, all["alarms"].as_array().unwrap().len()), (200, 1));
+    let (s, e) = get(&server.at("/v1/alarms?state=maybe")).await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_state")));
+}

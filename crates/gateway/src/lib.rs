@@ -11,6 +11,7 @@
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
 pub mod admin;
+pub mod alarms;
 pub mod classify;
 pub mod config;
 pub mod directory;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/inferences/{id}", get(history::get_handler))
         .route("/v1/inferences/{id}/image", get(history::image_handler))
         .route("/v1/stats", get(stats::stats_handler))
+        .route("/v1/alarms", get(alarms::list_handler))
         .route("/v1/models", get(registry::list_handler))
         .route("/v1/models/{name}/warm", post(admin::warm_handler))
         .route("/v1/models/{name}/activate", post(admin::activate_handler))

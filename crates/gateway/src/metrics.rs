@@ -5,6 +5,7 @@
 //! hits and misses, cold starts. Gauges (read at scrape time): loaded instances and queue
 //! depth per model version.
 
+use crate::alarms::LatencyWatch;
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
@@ -84,17 +85,19 @@ pub struct Metrics {
     cold_starts: Family<ModelLabels, Counter>,
     loaded_instances: Family<ModelLabels, Gauge>,
     queue_depth: Family<ModelLabels, Gauge>,
+    latency: LatencyWatch,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(Duration::from_secs(60))
     }
 }
 
 impl Metrics {
-    /// All metrics registered, at zero.
-    pub fn new() -> Self {
+    /// All metrics registered, at zero; inference latencies are also kept for `latency_window`
+    /// for the latency alarm.
+    pub fn new(latency_window: Duration) -> Self {
         let mut registry = Registry::with_prefix("infergate");
         let m = Metrics {
             request_seconds: Family::new_with_constructor(seconds),
@@ -108,6 +111,7 @@ impl Metrics {
             cold_starts: Family::default(),
             loaded_instances: Family::default(),
             queue_depth: Family::default(),
+            latency: LatencyWatch::new(latency_window),
             registry: Registry::default(),
         };
         registry.register("request_duration_seconds", "Request latency by route and model", m.request_seconds.clone());
@@ -130,6 +134,11 @@ impl Metrics {
         registry.register("loaded_instances", "Model instances loaded", m.loaded_instances.clone());
         registry.register("queue_depth", "Requests waiting for a model instance", m.queue_depth.clone());
         Metrics { registry, ..m }
+    }
+
+    /// Recent latencies of the inference routes.
+    pub fn latency(&self) -> &LatencyWatch {
+        &self.latency
     }
 
     /// Records whether an answer came from the cache.
@@ -225,11 +234,13 @@ pub async fn track_requests(State(state): State<AppState>, req: Request, next: N
     let response = next.run(req).await;
     let metrics = state.metrics();
     let model = response.extensions().get::<ServedModel>().map(|m| m.0.clone()).unwrap_or_default();
-    let status = response.status().as_u16().to_string();
-    metrics
-        .request_seconds
-        .get_or_create(&RouteLabels { route: route.clone(), model })
-        .observe(began.elapsed().as_secs_f64());
+    let status = response.status();
+    let elapsed = began.elapsed();
+    if status.is_success() && (route == "/v1/classify" || route.ends_with("/infer")) {
+        metrics.latency.record(Instant::now(), elapsed.as_secs_f64() * 1e3);
+    }
+    let status = status.as_u16().to_string();
+    metrics.request_seconds.get_or_create(&RouteLabels { route: route.clone(), model }).observe(elapsed.as_secs_f64());
     metrics.requests.get_or_create(&StatusLabels { route, status }).inc();
     response
 }

@@ -4,13 +4,16 @@
 //!   default) and runs the embedded migrations.
 //! - [`models`]: the model registry (versions, the active one).
 //! - [`inferences`]: the classification history and the output cache.
+//! - [`alarms`]: alarms raised and cleared by the gateway.
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
+pub mod alarms;
 pub mod inferences;
 mod migrations;
 pub mod models;
 pub mod objects;
 
+pub use alarms::Alarm;
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "model activations", include_str!("../migrations/0002_model_activations.sql")),
     (3, "inference cost", include_str!("../migrations/0003_inference_cost.sql")),
+    (4, "alarms", include_str!("../migrations/0004_alarms.sql")),
 ];
 
 #[derive(Debug)]
