@@ -83,11 +83,18 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// `off` (API keys arrive in a later version).
     pub auth: String,
+    /// On SIGTERM, longest wait for in-flight requests before exiting.
+    pub shutdown_timeout_s: f64,
 }
 
 impl Default for ServerSection {
     fn default() -> Self {
-        ServerSection { addr: "127.0.0.1:8080".into(), data_dir: PathBuf::from("./infergate-data"), auth: "off".into() }
+        ServerSection {
+            addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./infergate-data"),
+            auth: "off".into(),
+            shutdown_timeout_s: 30.0,
+        }
     }
 }
 
@@ -187,6 +194,9 @@ impl Config {
         if let Some(v) = get("INFERGATE_QUEUE_CAPACITY") {
             self.serving.queue_capacity = parse("INFERGATE_QUEUE_CAPACITY", v)?;
         }
+        if let Some(v) = get("INFERGATE_RETENTION_DAYS") {
+            self.limits.retention_days = parse("INFERGATE_RETENTION_DAYS", v)?;
+        }
         if let Some(v) = get("INFERGATE_DEFAULT_MODEL") {
             self.limits.default_model = Some(v).filter(|s| !s.is_empty());
         }
@@ -203,6 +213,10 @@ impl Config {
         }
         if self.runtime.intra_threads == 0 || self.runtime.sessions == 0 {
             bail!("runtime.intra_threads and runtime.sessions must be at least 1");
+        }
+        let t = self.server.shutdown_timeout_s;
+        if !(t.is_finite() && (0.0..=3600.0).contains(&t)) {
+            bail!("server.shutdown_timeout_s must be between 0 and 3600 seconds");
         }
         let s = &self.serving;
         let finite_nonneg = |v: f64| v.is_finite() && v >= 0.0;

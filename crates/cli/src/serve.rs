@@ -59,6 +59,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));
+    tokio::spawn(infergate_gateway::history::retention_sweep(state.clone()));
     let listener = tokio::net::TcpListener::bind(&config.server.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;
@@ -76,7 +77,28 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
             models.iter().filter(|m| m.active).map(|m| format!("{} v{}", m.name, m.version)).collect();
         eprintln!("models: {}", active.join(", "));
     }
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    // On SIGTERM or Ctrl-C: stop accepting, let in-flight and queued requests finish, but
+    // for at most `shutdown_timeout_s`.
+    let drain = std::time::Duration::from_secs_f64(config.server.shutdown_timeout_s);
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing the requests in flight (at most {:.0} s)", drain.as_secs_f64());
+        let _ = signalled.send(());
+    };
+    let server =
+        std::future::IntoFuture::into_future(axum::serve(listener, router(state)).with_graceful_shutdown(shutdown));
+    let deadline = async move {
+        if on_signal.await.is_ok() {
+            tokio::time::sleep(drain).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        _ = deadline => tracing::warn!("requests still running after {:.0} s; exiting anyway", drain.as_secs_f64()),
+    }
     Ok(())
 }
 

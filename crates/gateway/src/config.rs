@@ -18,6 +18,9 @@ pub struct GatewayConfig {
     pub max_page_size: u32,
     /// Longest a request waits for its model to load before it is answered 503.
     pub load_timeout_s: f64,
+    /// History (and images no longer shown by any record) older than this many days is
+    /// deleted hourly; 0 keeps everything.
+    pub retention_days: u32,
 }
 
 impl GatewayConfig {
@@ -36,6 +39,7 @@ impl Default for GatewayConfig {
             default_model: None,
             max_page_size: 500,
             load_timeout_s: 60.0,
+            retention_days: 0,
         }
     }
 }

@@ -1,9 +1,11 @@
-//! `GET /v1/inferences` (filters, pagination), `GET /v1/inferences/{id}` and its image.
+//! `GET /v1/inferences` (filters, pagination), `GET /v1/inferences/{id}` and its image,
+//! `DELETE /v1/inferences/{id}`, and the retention sweep.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -20,6 +22,39 @@ pub async fn list_handler(State(state): State<AppState>, query: QueryResult) -> 
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let filter = parse_filter(&q, state.config().max_page_size)?;
     Ok(Json(state.store().list_inferences(&filter).await?))
+}
+
+/// `DELETE /v1/inferences/{id}`: removes the record and, when no other record shows the
+/// same image, the image. 204, or 404 if there is no such record.
+pub async fn delete_handler(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id = parse_id(&id).map_err(|_| not_found(&id))?;
+    if state.store().delete_inference(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found("unknown_inference", format!("no inference {id:?}"))
+}
+
+/// Every hour, deletes the history older than `retention_days` (0 keeps everything).
+pub async fn retention_sweep(state: AppState) {
+    let days = state.config().retention_days;
+    if days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let before = Utc::now() - chrono::Duration::days(days as i64);
+        match state.store().delete_inferences_before(&before.to_rfc3339_opts(SecondsFormat::Millis, true)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, retention_days = days, "old history deleted"),
+            Err(e) => tracing::warn!("retention sweep failed: {e}"),
+        }
+    }
 }
 
 /// Validates the list query parameters.

@@ -66,7 +66,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/classify", post(classify::classify_handler))
         .route("/v1/inferences", get(history::list_handler))
-        .route("/v1/inferences/{id}", get(history::get_handler))
+        .route("/v1/inferences/{id}", get(history::get_handler).delete(history::delete_handler))
         .route("/v1/inferences/{id}/image", get(history::image_handler))
         .route("/v1/stats", get(stats::stats_handler))
         .route("/v1/alarms", get(alarms::list_handler))

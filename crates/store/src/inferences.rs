@@ -249,8 +249,127 @@ impl Store {
         Ok(stats)
     }
 
+    /// Deletes one history record; when no other record shows the same image, the image
+    /// object and its cached outputs go too. Returns whether the record existed.
+    pub async fn delete_inference(&self, id: &str) -> Result<bool, StoreError> {
+        let sha: Option<String> = sqlx::query_scalar("DELETE FROM inferences WHERE id = ? RETURNING image_sha256")
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?;
+        let Some(sha) = sha else { return Ok(false) };
+        self.drop_unreferenced_images(&[sha]).await?;
+        Ok(true)
+    }
+
+    /// Deletes the history older than `before` (RFC 3339) and the images no record shows
+    /// any more; returns how many records went.
+    pub async fn delete_inferences_before(&self, before: &str) -> Result<u64, StoreError> {
+        let shas: Vec<String> =
+            sqlx::query_scalar("DELETE FROM inferences WHERE created_at < ? RETURNING image_sha256")
+                .bind(before)
+                .fetch_all(&self.db)
+                .await?;
+        let deleted = shas.len() as u64;
+        let mut unique = shas;
+        unique.sort();
+        unique.dedup();
+        self.drop_unreferenced_images(&unique).await?;
+        Ok(deleted)
+    }
+
+    /// For each image no record shows any more: drops its cached outputs (a cache hit must
+    /// never point at a missing image) and then its object.
+    async fn drop_unreferenced_images(&self, shas: &[String]) -> Result<(), StoreError> {
+        for sha in shas {
+            let still: Option<i64> = sqlx::query_scalar("SELECT 1 FROM inferences WHERE image_sha256 = ? LIMIT 1")
+                .bind(sha)
+                .fetch_optional(&self.db)
+                .await?;
+            if still.is_none() {
+                sqlx::query("DELETE FROM output_cache WHERE image_sha256 = ?").bind(sha).execute(&self.db).await?;
+                self.objects.delete(&Self::image_key(sha)).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The object key an image with this hash is stored under.
     pub fn image_key(sha256_hex: &str) -> String {
         ObjectStoreHandle::image_key(sha256_hex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn record(id: &str, created_at: &str, sha: &str) -> InferenceRecord {
+        let model = ModelRef { name: "m".into(), version: 1 };
+        let answer = ClassifyResponse {
+            request_id: id.into(),
+            model: model.clone(),
+            label: "cat".into(),
+            confidence: 0.9,
+            group_scores: None,
+            in_domain: true,
+            top_k: Vec::new(),
+            cached: false,
+            cold_start: false,
+            load_ms: None,
+            batch_size: Some(1),
+            timings_ms: Timings::default(),
+            cost_usd: Some(1e-6),
+        };
+        InferenceRecord {
+            id: id.into(),
+            created_at: created_at.into(),
+            model,
+            label: "cat".into(),
+            confidence: 0.9,
+            in_domain: true,
+            cached: false,
+            timings_ms: Timings::default(),
+            image: StoredImage {
+                sha256: sha.into(),
+                object_key: Store::image_key(sha),
+                content_type: "image/jpeg".into(),
+                size_bytes: 3,
+            },
+            client_id: None,
+            answer,
+        }
+    }
+
+    #[tokio::test]
+    async fn images_go_with_the_last_record_that_shows_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+        for sha in [&a, &b] {
+            store.objects().put_if_absent(&Store::image_key(sha), Bytes::from_static(b"img")).await.unwrap();
+        }
+        let old = "2020-01-01T00:00:00.000Z";
+        let new = "2026-01-01T00:00:00.000Z";
+        store.insert_inference(&record("r1", old, &a), Some(&[1.0, 2.0])).await.unwrap();
+        store.insert_inference(&record("r2", new, &a), None).await.unwrap();
+        store.insert_inference(&record("r3", old, &b), Some(&[3.0])).await.unwrap();
+
+        // r1 goes, but r2 still shows image a: it and its cached output stay.
+        assert!(store.delete_inference("r1").await.unwrap());
+        assert!(!store.delete_inference("r1").await.unwrap(), "already gone");
+        assert!(store.objects().exists(&Store::image_key(&a)).await.unwrap());
+        assert!(store.cached_output(&a, "m", 1).await.unwrap().is_some());
+
+        // Retention: everything before 2025 goes; image b with it, image a stays for r2.
+        assert_eq!(store.delete_inferences_before("2025-01-01T00:00:00.000Z").await.unwrap(), 1);
+        assert!(!store.objects().exists(&Store::image_key(&b)).await.unwrap());
+        assert!(store.cached_output(&b, "m", 1).await.unwrap().is_none(), "no cache hit may point at a missing image");
+        assert!(store.get_inference("r2").await.unwrap().is_some());
+
+        // The last record of image a goes: so do the image and its cache entry.
+        assert!(store.delete_inference("r2").await.unwrap());
+        assert!(!store.objects().exists(&Store::image_key(&a)).await.unwrap());
+        assert!(store.cached_output(&a, "m", 1).await.unwrap().is_none());
     }
 }

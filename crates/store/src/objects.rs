@@ -44,6 +44,14 @@ impl ObjectStoreHandle {
         Ok(self.inner.get(&ObjectPath::from(key)).await?.bytes().await?)
     }
 
+    /// Deletes the object at `key` (nothing to do if it is not there).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.inner.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Whether an object exists at `key`.
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match self.inner.head(&ObjectPath::from(key)).await {

@@ -116,6 +116,15 @@ impl Server {
         self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
     }
 
+    /// Sends SIGTERM and waits for the process to exit; returns its exit code and stderr.
+    pub fn terminate(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let status = self.child.wait().unwrap();
+        (status.code(), self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default())
+    }
+
     /// `url` + `path`.
     pub fn at(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
