@@ -85,6 +85,8 @@ pub struct ServerSection {
     pub auth: String,
     /// On SIGTERM, longest wait for in-flight requests before exiting.
     pub shutdown_timeout_s: f64,
+    /// `text` or `json` log lines on stderr.
+    pub log_format: String,
 }
 
 impl Default for ServerSection {
@@ -94,6 +96,7 @@ impl Default for ServerSection {
             data_dir: PathBuf::from("./infergate-data"),
             auth: "off".into(),
             shutdown_timeout_s: 30.0,
+            log_format: "text".into(),
         }
     }
 }
@@ -154,6 +157,9 @@ impl Config {
         }
         if let Some(v) = get("INFERGATE_AUTH") {
             self.server.auth = v;
+        }
+        if let Some(v) = get("INFERGATE_LOG_FORMAT") {
+            self.server.log_format = v;
         }
         if let Some(v) = get("INFERGATE_RUNTIME") {
             self.runtime.runtime = v;

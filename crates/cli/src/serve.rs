@@ -30,11 +30,17 @@ pub struct ServeArgs {
     /// Instances of each active model version kept loaded however idle.
     #[arg(long)]
     min_warm: Option<usize>,
+    /// Log lines as `text` or `json` (one JSON object per line).
+    #[arg(long)]
+    log_format: Option<String>,
 }
 
 /// Starts the gateway and runs until Ctrl-C or SIGTERM.
 pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
-    init_logging();
+    if let Some(f) = &args.log_format {
+        config.server.log_format = f.clone();
+    }
+    init_logging(&config.server.log_format)?;
     if let Some(v) = args.addr {
         config.server.addr = v;
     }
@@ -130,10 +136,17 @@ async fn reap_idle_instances(pool: Arc<InstancePool>) {
     }
 }
 
-fn init_logging() {
+/// Logs to stderr as text or JSON lines; `RUST_LOG` filters (default `info`).
+fn init_logging(format: &str) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        "text" => logs.try_init(),
+        "json" => logs.json().flatten_event(true).try_init(),
+        other => anyhow::bail!("log format {other:?}: expected text or json"),
+    };
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -91,3 +91,22 @@ async fn sigterm_finishes_queued_requests_then_exits_zero() {
     }
     assert_eq!(code, Some(0), "stderr:\n{stderr}");
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let server = Server::start(dir.path(), &["--log-format", "json"], &[("RUST_LOG", "info")]);
+    assert_eq!(post(&server.at("/v1/classify"), "image/jpeg", test_photo(0)).await.0, 200);
+    let stderr = server.stop();
+    let json_lines: Vec<serde_json::Value> =
+        stderr.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let loaded = json_lines.iter().find(|l| l["message"] == "instance loaded").expect("the load is logged");
+    assert_eq!(loaded["level"], "INFO");
+    assert_eq!(loaded["model"], "mobilenet");
+    assert!(loaded["load_ms"].as_f64().unwrap() > 0.0);
+
+    let out = infergate().args(["serve", "--log-format", "yaml", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected text or json"));
+}
