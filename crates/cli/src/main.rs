@@ -8,6 +8,7 @@ mod engine;
 mod models;
 mod runtime_args;
 mod serve;
+mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     /// Register and list models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Train a cat/dog head on a base model's features and register it as a model version.
+    TrainHead(Box<train::TrainHeadArgs>),
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
@@ -61,6 +64,7 @@ fn run() -> Result<()> {
         match cli.command {
             Command::Serve(args) => serve::run(config, args).await,
             Command::Models(cmd) => models::run(config, cmd).await,
+            Command::TrainHead(args) => train::run(config, *args).await,
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
         }

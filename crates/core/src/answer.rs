@@ -11,12 +11,12 @@ pub struct ModelRef {
     pub version: i64,
 }
 
-/// Summed softmax probabilities of the cat and dog class groups.
+/// Softmax probabilities of the cat and dog class groups.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GroupScores {
-    /// Sum over ImageNet classes 281–285.
+    /// Sum over ImageNet classes 281–285, or the `cat` probability of a two-class head.
     pub cat: f32,
-    /// Sum over ImageNet classes 151–268.
+    /// Sum over ImageNet classes 151–268, or the `dog` probability of a two-class head.
     pub dog: f32,
 }
 
@@ -61,7 +61,7 @@ pub struct ClassifyResponse {
     pub group_scores: Option<GroupScores>,
     /// Whether the image looks like a cat or a dog at all (always true for imagenet).
     pub in_domain: bool,
-    /// Top-k ImageNet classes.
+    /// Top-k classes of the model output (ImageNet classes, or `cat`/`dog` for a two-class head).
     pub top_k: Vec<ScoredClass>,
     /// Whether this answer came from the cache (same bytes, same model version).
     pub cached: bool,

@@ -11,7 +11,8 @@ pub enum Task {
     /// Plain ImageNet classification: `label` is the top-1 class name.
     #[default]
     Imagenet,
-    /// Cat or dog: ImageNet classes 281–285 are summed as `cat`, 151–268 as `dog`.
+    /// Cat or dog: for an ImageNet model, classes 281–285 are summed as `cat` and 151–268 as
+    /// `dog`; a two-class model labelled `cat` and `dog` (a trained head) answers directly.
     CatDog,
 }
 

@@ -52,16 +52,31 @@ pub struct Classification {
 
 /// Turns one image's logits into an answer.
 ///
-/// For [`Task::CatDog`], `label` is the larger of the cat and dog groups (sums of the
-/// softmax), `confidence` is that group's share of cat + dog, and `in_domain` is whether
-/// cat + dog ≥ 0.2. For [`Task::Imagenet`] the label is the top-1 class and the confidence
-/// its probability. `label_of` names a class index.
+/// For [`Task::CatDog`] with an ImageNet model, `label` is the larger of the cat and dog
+/// groups (sums of the softmax), `confidence` is that group's share of cat + dog, and
+/// `in_domain` is whether cat + dog ≥ 0.2. For [`Task::CatDog`] with a two-class model whose
+/// classes are labelled `cat` and `dog` (a trained head), the two softmax probabilities are
+/// the group scores, `label` is the likelier class, `confidence` its probability, and
+/// `in_domain` is always true (such a model has no notion of "neither"). For
+/// [`Task::Imagenet`] the label is the top-1 class and the confidence its probability.
+/// `label_of` names a class index.
 pub fn classify_logits(logits: &[f32], task: Task, k: usize, label_of: impl Fn(usize) -> String) -> Classification {
     let probs = softmax(logits);
     let top: Vec<(usize, f32)> = top_k(&probs, k.max(1)).into_iter().map(|i| (i, probs[i])).collect();
     let sum = |r: RangeInclusive<usize>| probs.get(r).map(|s| s.iter().sum::<f32>()).unwrap_or(0.0);
     match task {
         Task::CatDog => {
+            if let Some((cat_index, dog_index)) = cat_dog_head(probs.len(), &label_of) {
+                let (cat, dog) = (probs[cat_index], probs[dog_index]);
+                let (label, confidence) = if cat >= dog { ("cat", cat) } else { ("dog", dog) };
+                return Classification {
+                    label: label.to_string(),
+                    confidence,
+                    group_scores: Some((cat, dog)),
+                    in_domain: true,
+                    top_k: top.into_iter().take(k).collect(),
+                };
+            }
             let (cat, dog) = (sum(CAT_CLASSES), sum(DOG_CLASSES));
             let (label, group) = if cat >= dog { ("cat", cat) } else { ("dog", dog) };
             let both = cat + dog;
@@ -83,6 +98,19 @@ pub fn classify_logits(logits: &[f32], task: Task, k: usize, label_of: impl Fn(u
                 top_k: top.into_iter().take(k).collect(),
             }
         }
+    }
+}
+
+/// The `(cat, dog)` class indices of a two-class model labelled `cat` and `dog` (in either
+/// order, any case), or `None` for any other model.
+fn cat_dog_head(classes: usize, label_of: impl Fn(usize) -> String) -> Option<(usize, usize)> {
+    if classes != 2 {
+        return None;
+    }
+    match (label_of(0).to_ascii_lowercase().as_str(), label_of(1).to_ascii_lowercase().as_str()) {
+        ("cat", "dog") => Some((0, 1)),
+        ("dog", "cat") => Some((1, 0)),
+        _ => None,
     }
 }
 
@@ -133,5 +161,43 @@ mod tests {
         let c = classify_logits(&logits, Task::Imagenet, 1, |i| format!("class{i}"));
         assert_eq!(c.label, "class500");
         assert!(c.confidence > 0.99);
+    }
+
+    fn two_labels(a: &'static str, b: &'static str) -> impl Fn(usize) -> String {
+        move |i| [a, b][i].to_string()
+    }
+
+    #[test]
+    fn two_class_cat_dog_head_answers_directly() {
+        let logits = [-1.0f32, 1.5];
+        let p = softmax(&logits);
+        let c = classify_logits(&logits, Task::CatDog, 5, two_labels("cat", "dog"));
+        assert_eq!(c.label, "dog");
+        assert!((c.confidence - p[1]).abs() < 1e-6);
+        assert_eq!(c.group_scores, Some((p[0], p[1])));
+        assert!(c.in_domain);
+        assert_eq!(c.top_k, vec![(1, p[1]), (0, p[0])], "top_k is capped at the two classes");
+        let c = classify_logits(&[2.0, -2.0], Task::CatDog, 1, two_labels("cat", "dog"));
+        assert_eq!((c.label.as_str(), c.top_k.len()), ("cat", 1));
+        assert!(c.confidence > 0.98);
+    }
+
+    #[test]
+    fn two_class_head_follows_its_labels_not_the_index_order() {
+        let logits = [3.0f32, 0.0];
+        let p = softmax(&logits);
+        let c = classify_logits(&logits, Task::CatDog, 2, two_labels("Dog", "Cat"));
+        assert_eq!(c.label, "dog");
+        assert_eq!(c.group_scores, Some((p[1], p[0])));
+        assert!((c.confidence - p[0]).abs() < 1e-6);
+    }
+
+    #[test]
+    fn two_classes_not_labelled_cat_and_dog_keep_the_imagenet_grouping() {
+        let c = classify_logits(&[3.0, 0.0], Task::CatDog, 2, |i| i.to_string());
+        assert_eq!(c.group_scores, Some((0.0, 0.0)));
+        assert!(!c.in_domain);
+        let c = classify_logits(&[3.0, 0.0], Task::Imagenet, 1, two_labels("cat", "dog"));
+        assert_eq!((c.label.as_str(), c.group_scores), ("cat", None), "imagenet task: plain top-1");
     }
 }

@@ -32,11 +32,16 @@ pub async fn classify_handler(
         .map(|r| r.0.clone())
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let client_id = req.headers().get("x-client-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let top_k = parse_top_k(params.get("top_k").map(String::as_str), state.config().default_top_k)?;
+    let asked_top_k = params.get("top_k").map(String::as_str).filter(|s| !s.is_empty());
+    let mut top_k = parse_top_k(asked_top_k, state.config().default_top_k)?;
     let spec = state.resolve_model(params.get("model").map(String::as_str), None).await?;
     let classes = spec.num_classes();
     if classes > 0 && top_k > classes {
-        return Err(ApiError::bad_request("bad_top_k", format!("top_k must be at most {classes} for this model")));
+        if asked_top_k.is_some() {
+            return Err(ApiError::bad_request("bad_top_k", format!("top_k must be at most {classes} for this model")));
+        }
+        // The default never asks for more classes than the model has (a two-class head).
+        top_k = classes;
     }
     let (image, format) = image_from_request(req, state.config().max_body_bytes).await?;
     let input = ClassifyInput { image, format, top_k, request_id, client_id, started };
