@@ -81,6 +81,13 @@ impl Store {
         &self.objects
     }
 
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`). A deferred
+    /// transaction that reads and then writes fails with "database is locked" when another
+    /// connection wrote in between; one that starts as a writer just waits its turn.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.db.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// The database pool (for crates that add their own tables later).
     pub fn db(&self) -> &SqlitePool {
         &self.db

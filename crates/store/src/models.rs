@@ -59,7 +59,7 @@ fn decode(row: &SqliteRow) -> Result<ModelSpec, StoreError> {
 impl Store {
     /// Registers a model version and returns it as stored.
     pub async fn add_model_version(&self, new: NewModelVersion) -> Result<ModelSpec, StoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (max, count): (Option<i64>, i64) =
             sqlx::query_as("SELECT MAX(version), COUNT(*) FROM models WHERE name = ?")
                 .bind(&new.name)
@@ -118,7 +118,7 @@ impl Store {
         name: &str,
         version: i64,
     ) -> Result<(ModelSpec, Option<i64>), StoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let before = active_version(&mut tx, name).await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
             .bind(name)
@@ -155,7 +155,7 @@ impl Store {
     /// becomes active and the activations of `from` since `to` are marked rolled back. Fails
     /// with a conflict if the active version changed in between.
     pub async fn rollback_model(&self, name: &str, from: i64, to: i64) -> Result<ModelSpec, StoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         if active_version(&mut tx, name).await? != Some(from) {
             return Err(StoreError::Conflict(format!(
                 "the active version of {name:?} changed while rolling back; look again with `models list`"
