@@ -179,7 +179,16 @@ async fn activate_then_roll_back_under_load_without_a_failed_request() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     add_catdog(dir.path());
-    add_int8_v2(dir.path());
+    // v2: a cat/dog head trained on the base model's features (registered inactive).
+    let train = shared().join("data/catsdogs/train");
+    let out = infergate()
+        .args(["train-head", "--base", "mobilenet", "--out", "mobilenet", "--data"])
+        .arg(&train)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "train-head failed: {}", String::from_utf8_lossy(&out.stderr));
     let server = Server::start(dir.path(), &[], &[]);
     let url = server.at("/v1/classify");
     let photos = Arc::new(test_photos(40));
@@ -198,7 +207,11 @@ async fn activate_then_roll_back_under_load_without_a_failed_request() {
                     let (s, a, _) = classify(&url, photos[i % photos.len()].clone()).await;
                     i += LOOPS;
                     if s == 200 {
-                        versions.push(a["model"]["version"].as_i64().unwrap());
+                        let version = a["model"]["version"].as_i64().unwrap();
+                        // The trained head answers with its two classes.
+                        let classes = a["top_k"].as_array().unwrap().len();
+                        assert_eq!(classes, if version == 2 { 2 } else { 5 }, "{a}");
+                        versions.push(version);
                     } else {
                         failures.push(a);
                     }
