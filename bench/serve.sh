@@ -70,19 +70,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { echo "== $*" >&2; }
-
-# Stops one process this script started (and forgets it).
-stop() {
-    local pid="$1" keep=() p
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for p in "${pids[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    pids=("${keep[@]+"${keep[@]}"}")
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# free_port, wait_started, stop, start_server (shared with bench/batching.sh)
+. "$root/bench/lib.sh"
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "building (cargo build --release -p infergate, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
@@ -93,40 +82,6 @@ if [ ! -x "$peer_venv/bin/uvicorn" ]; then
     python3 -m venv "$peer_venv"
     "$peer_venv/bin/pip" install -r "$peers/requirements.txt"
 fi
-
-# wait_started PID TRIES LOG WHAT CHECK...: polls CHECK every 0.1 s until it succeeds (0), the
-# process PID exits or TRIES polls have passed (then prints LOG and fails).
-wait_started() {
-    local pid="$1" tries="$2" log="$3" what="$4" i
-    shift 4
-    for i in $(seq 1 "$tries"); do
-        if "$@" 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    echo "$what did not start" >&2
-    return 1
-}
-
-# The server: a fresh data directory with the fp32 model registered, then `serve` on a free
-# port. Sets $server_pid, $server_url and $server_log.
-start_server() {
-    local s="$1" t="$2" dir
-    dir="$(mktemp -d "$work/data.XXXXXX")"
-    "$bin" models add mobilenet --file "$model" --labels "$labels" --task cat-dog \
-        --data-dir "$dir" >"$dir/models-add.log" 2>&1 ||
-        { cat "$dir/models-add.log" >&2; return 1; }
-    local args=(serve --addr 127.0.0.1:0 --data-dir "$dir")
-    [ -n "$s" ] && args+=(--sessions "$s")
-    [ -n "$t" ] && args+=(--intra-threads "$t")
-    server_log="$dir/server.err"
-    RUST_LOG=warn "$bin" "${args[@]}" >"$dir/server.out" 2>"$server_log" &
-    server_pid=$!
-    pids+=("$server_pid")
-    wait_started "$server_pid" 300 "$server_log" "the server" grep -q '^listening on ' "$dir/server.out" || return 1
-    server_url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$dir/server.out" | head -1)/v1/classify"
-}
 
 start_peer() {
     local port

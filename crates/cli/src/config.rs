@@ -87,6 +87,8 @@ pub struct ServerSection {
     pub shutdown_timeout_s: f64,
     /// `text` or `json` log lines on stderr.
     pub log_format: String,
+    /// Threads for HTTP and storage (0: one per core); inference has its own threads.
+    pub async_threads: usize,
 }
 
 impl Default for ServerSection {
@@ -97,6 +99,7 @@ impl Default for ServerSection {
             auth: "off".into(),
             shutdown_timeout_s: 30.0,
             log_format: "text".into(),
+            async_threads: 0,
         }
     }
 }
@@ -157,6 +160,9 @@ impl Config {
         }
         if let Some(v) = get("INFERGATE_AUTH") {
             self.server.auth = v;
+        }
+        if let Some(v) = get("INFERGATE_ASYNC_THREADS") {
+            self.server.async_threads = parse("INFERGATE_ASYNC_THREADS", v)?;
         }
         if let Some(v) = get("INFERGATE_LOG_FORMAT") {
             self.server.log_format = v;

@@ -55,9 +55,11 @@ fn run() -> Result<()> {
     if let Some(dir) = cli.data_dir {
         config.server.data_dir = dir;
     }
+    // Inference runs on the model instances' own threads; the async threads only carry HTTP
+    // and storage, so they can be fewer than the cores (`server.async_threads`, 0 = one per core).
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = std::env::var("INFERGATE_ASYNC_THREADS").ok().and_then(|v| v.parse().ok()) {
-        builder.worker_threads(n);
+    if config.server.async_threads > 0 {
+        builder.worker_threads(config.server.async_threads);
     }
     let runtime = builder.enable_all().build()?;
     runtime.block_on(async move {
