@@ -4,14 +4,17 @@
 //!   default) and runs the embedded migrations.
 //! - [`models`]: the model registry (versions, the active one).
 //! - [`inferences`]: the classification history and the output cache.
+//! - [`keys`]: API keys (hashed tokens, roles, per-key rates, revocation).
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
 pub mod inferences;
+pub mod keys;
 mod migrations;
 pub mod models;
 pub mod objects;
 
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage};
+pub use keys::{ApiKey, KeyMatch, NewApiKey};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;
 

@@ -7,7 +7,10 @@ use sqlx::SqlitePool;
 use std::borrow::Cow;
 
 /// `(version, description, sql)` of every migration, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "api keys", include_str!("../migrations/0002_api_keys.sql")),
+];
 
 #[derive(Debug)]
 struct Embedded;
