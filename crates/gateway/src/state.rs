@@ -1,5 +1,7 @@
-//! Shared application state: the store, the loaded models, the settings.
+//! Shared application state: the store, the loaded models, the settings, the rate limits.
 
+use crate::auth::rate::RateLimiter;
+use crate::auth::AccessConfig;
 use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
 use crate::error::ApiResult;
@@ -17,14 +19,24 @@ struct Inner {
     store: Store,
     pool: Arc<InstancePool>,
     config: GatewayConfig,
+    access: AccessConfig,
     data_dir: PathBuf,
     models: ModelDirectory,
+    limiter: RateLimiter,
 }
 
 impl AppState {
-    /// State over an opened store, an instance pool and the data directory the store uses.
-    pub fn new(store: Store, pool: Arc<InstancePool>, config: GatewayConfig, data_dir: PathBuf) -> Self {
-        AppState(Arc::new(Inner { store, pool, config, data_dir, models: ModelDirectory::default() }))
+    /// State over an opened store, an instance pool, the settings and the data directory the
+    /// store uses.
+    pub fn new(
+        store: Store,
+        pool: Arc<InstancePool>,
+        config: GatewayConfig,
+        access: AccessConfig,
+        data_dir: PathBuf,
+    ) -> Self {
+        let (models, limiter) = (ModelDirectory::default(), RateLimiter::default());
+        AppState(Arc::new(Inner { store, pool, config, access, data_dir, models, limiter }))
     }
 
     /// The store.
@@ -40,6 +52,16 @@ impl AppState {
     /// The gateway settings.
     pub fn config(&self) -> &GatewayConfig {
         &self.0.config
+    }
+
+    /// Who may reach the gateway (auth, CORS).
+    pub fn access(&self) -> &AccessConfig {
+        &self.0.access
+    }
+
+    /// The per-key rate limits of this process.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.0.limiter
     }
 
     /// The data directory.

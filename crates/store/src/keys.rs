@@ -20,7 +20,7 @@ pub struct ApiKey {
     pub role: Role,
     /// Requests per second this key may make; `None` = the role's rate, 0 = unlimited.
     pub rate_per_s: Option<f64>,
-    /// Requests this key may make at once after being idle; `None` = the role's burst.
+    /// Requests this key may make at once after being idle; `None` = the default for its rate.
     pub burst: Option<u32>,
     /// When it was created (RFC 3339 UTC).
     pub created_at: String,
