@@ -5,6 +5,7 @@ mod bench;
 mod client;
 mod config;
 mod engine;
+mod keys;
 mod models;
 mod runtime_args;
 mod serve;
@@ -33,6 +34,9 @@ enum Command {
     /// Register and list models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
@@ -61,6 +65,7 @@ fn run() -> Result<()> {
         match cli.command {
             Command::Serve(args) => serve::run(config, args).await,
             Command::Models(cmd) => models::run(config, cmd).await,
+            Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
         }

@@ -1,5 +1,6 @@
 //! `infergate models add|list|warm`.
 
+use crate::client::ApiKeyArg;
 use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
@@ -33,6 +34,9 @@ pub enum ModelsCommand {
         /// Server base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "INFERGATE_SERVER")]
         server: String,
+        // An admin key: warming is an admin endpoint.
+        #[command(flatten)]
+        key: ApiKeyArg,
     },
 }
 
@@ -98,8 +102,8 @@ fn artifact_source(s: &str) -> ArtifactSource {
 
 /// Runs a `models` subcommand.
 pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
-    if let ModelsCommand::Warm { name, version, count, server } = cmd {
-        return warm(&server, &name, version, count).await;
+    if let ModelsCommand::Warm { name, version, count, server, key } = cmd {
+        return warm(&server, &key, &name, version, count).await;
     }
     let store = Store::open(&config.server.data_dir).await?;
     match cmd {
@@ -179,7 +183,7 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
 }
 
 /// Asks the server at `server` to load instances of `name` and prints what it did.
-async fn warm(server: &str, name: &str, version: Option<i64>, count: Option<usize>) -> Result<()> {
+async fn warm(server: &str, key: &ApiKeyArg, name: &str, version: Option<i64>, count: Option<usize>) -> Result<()> {
     let mut url = reqwest::Url::parse(server).map_err(|e| anyhow!("bad --server URL {server:?}: {e}"))?;
     url.path_segments_mut()
         .map_err(|_| anyhow!("bad --server URL {server:?}: not an http(s) URL"))?
@@ -191,8 +195,8 @@ async fn warm(server: &str, name: &str, version: Option<i64>, count: Option<usiz
     if let Some(c) = count {
         url.query_pairs_mut().append_pair("count", &c.to_string());
     }
-    let resp = reqwest::Client::new()
-        .post(url.clone())
+    let resp = key
+        .authorize(reqwest::Client::new().post(url.clone()))
         .send()
         .await
         .map_err(|e| anyhow!("cannot reach the server at {server} ({e}); is `infergate serve` running?"))?;
