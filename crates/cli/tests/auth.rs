@@ -191,6 +191,8 @@ async fn keys_roles_public_routes_and_revocation() {
     assert_eq!(revoked.len(), 2);
     assert!(revoked.contains(&client_id.as_str()));
     assert!(listed.as_array().unwrap().iter().all(|k| k.get("token_sha256").is_none()));
+    let first = listed.as_array().unwrap().iter().find(|k| k["role"] == "admin").unwrap();
+    assert!(first["last_used_at"].is_string(), "last use is tracked: {first}");
     let stderr = server.stop();
     for secret in [&admin, &client_key] {
         assert!(!stderr.contains(secret.as_str()));

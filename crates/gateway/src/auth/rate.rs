@@ -3,6 +3,10 @@
 //! A bucket holds up to `burst` tokens and refills at `per_s` tokens a second; each request
 //! takes one, and a request finding less than one is refused with the time until one is
 //! there. Time is passed in, so the arithmetic is tested without sleeping.
+//!
+//! Written here rather than with `governor` (DESIGN.md's pick): its keyed limiter applies one
+//! quota to every key, while each key here may have its own rate and burst, so a map of
+//! buckets was needed either way, and a bucket is a few lines.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
