@@ -44,7 +44,9 @@ start_server() {
     [ -n "$t" ] && args+=(--intra-threads "$t")
     args+=("$@")
     server_log="$dir/server.err"
-    RUST_LOG=warn "$bin" "${args[@]}" >"$dir/server.out" 2>"$server_log" &
+    # No API keys: the peers have no authentication either (and the default client rate
+    # limit would throttle the load).
+    INFERGATE_AUTH=off RUST_LOG=warn "$bin" "${args[@]}" >"$dir/server.out" 2>"$server_log" &
     server_pid=$!
     pids+=("$server_pid")
     wait_started "$server_pid" 300 "$server_log" "the server" grep -q '^listening on ' "$dir/server.out" || return 1

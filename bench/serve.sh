@@ -11,6 +11,8 @@
 # Every body is an image from the cats/dogs set plus a unique ASCII tag after the JPEG
 # end-of-image marker, so the server's answer cache never answers (the bench checks that
 # every answer says "cached": false). Writes bench/RESULTS-serve.md.
+# The server runs with INFERGATE_AUTH=off, like the peer, which has no authentication: the
+# benchmark compares serving, and the default per-key rate limit would throttle the load.
 #
 # --sessions/--intra-threads are passed to the server and the floor (default: the server's
 # defaults). --duration-s is per measurement (default 15). The c=8 server and peer
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
         --duration-s) duration="$2"; shift 2 ;;
         --sweep) sweep=1; shift ;;
         --repeats) repeats="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -206,6 +208,7 @@ w("- load: `infergate bench-http`, keep-alive connections, %s s per measurement 
 w("  model `mobilenetv2-12-fp32.onnx`; bodies: the %d JPEGs of `shared/data/catsdogs/{test,train}` in turn," % r["server-c1"]["images"])
 w("  each with a unique ASCII tag appended after the end-of-image marker (so no body repeats and the")
 w("  server's answer cache never answers; the same bodies go to the peer)")
+w("- server: `INFERGATE_AUTH=off` (no API key checks or rate limits; the peer has no authentication either)")
 w("- peer: `PEER_THREADS=1 uvicorn classify_fastapi:app --workers 2` (shared/peers)")
 w("")
 w("| measurement | c | requests | req/s | p50 ms | p90 ms | p99 ms | mean ms | max ms | errors | cached true/false |")

@@ -1,9 +1,29 @@
-//! `infergate classify --server URL FILE...`: a small client printing one line per file.
+//! `infergate classify --server URL FILE...`: a small client printing one line per file,
+//! and the API key option every subcommand that talks to a server shares.
 
 use anyhow::{bail, Result};
 use clap::Args;
 use infergate_core::ClassifyResponse;
+use reqwest::RequestBuilder;
 use std::path::PathBuf;
+
+/// The API key sent to a server (`--api-key` or `INFERGATE_API_KEY`, never echoed in `--help`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ApiKeyArg {
+    /// API key sent as `Authorization: Bearer` (not needed when the server runs with auth off).
+    #[arg(long = "api-key", env = "INFERGATE_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+impl ApiKeyArg {
+    /// Adds the key to a request, if there is one.
+    pub fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
+        match &self.api_key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+}
 
 /// Options of `infergate classify`.
 #[derive(Args, Debug)]
@@ -11,6 +31,8 @@ pub struct ClassifyArgs {
     /// Server base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080", env = "INFERGATE_SERVER")]
     server: String,
+    #[command(flatten)]
+    key: ApiKeyArg,
     /// Model name (default: the server's default).
     #[arg(long)]
     model: Option<String>,
@@ -41,7 +63,7 @@ pub async fn run(args: ClassifyArgs) -> Result<()> {
     }
     let mut failures = 0;
     for file in &args.files {
-        let line = match classify_file(&client, &url, file).await {
+        let line = match classify_file(&client, &args.key, &url, file).await {
             Ok((_, raw)) if args.json => raw.trim_end().replace('\n', " "),
             Ok((a, _)) => format!(
                 "{}\t{}\t{:.4}\tmodel={} v{}\tcached={}\ttotal_ms={:.1}",
@@ -66,7 +88,12 @@ pub async fn run(args: ClassifyArgs) -> Result<()> {
     Ok(())
 }
 
-async fn classify_file(client: &reqwest::Client, url: &str, file: &PathBuf) -> Result<(ClassifyResponse, String)> {
+async fn classify_file(
+    client: &reqwest::Client,
+    key: &ApiKeyArg,
+    url: &str,
+    file: &PathBuf,
+) -> Result<(ClassifyResponse, String)> {
     let bytes = tokio::fs::read(file).await?;
     let mime = match file.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
         Some("jpg" | "jpeg") => "image/jpeg",
@@ -74,7 +101,7 @@ async fn classify_file(client: &reqwest::Client, url: &str, file: &PathBuf) -> R
         Some("webp") => "image/webp",
         _ => "application/octet-stream",
     };
-    let resp = client.post(url).header("content-type", mime).body(bytes).send().await?;
+    let resp = key.authorize(client.post(url)).header("content-type", mime).body(bytes).send().await?;
     let status = resp.status();
     let text = resp.text().await?;
     if !status.is_success() {

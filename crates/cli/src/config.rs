@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use infergate_core::PricingProfile;
 use infergate_gateway::alarms::AlarmConfig;
-use infergate_gateway::GatewayConfig;
+use infergate_gateway::{AccessConfig, AuthMode, GatewayConfig};
 use infergate_runtime::{BatchPolicy, ServingPolicy};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -73,7 +73,7 @@ impl ServingSection {
     }
 }
 
-/// `[server]`: where to listen and keep data.
+/// `[server]`: where to listen, where to keep data, who may call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSection {
@@ -81,8 +81,12 @@ pub struct ServerSection {
     pub addr: String,
     /// Data directory (database, objects, model files).
     pub data_dir: PathBuf,
-    /// `off` (API keys arrive in a later version).
-    pub auth: String,
+    /// `on` (API keys required, the default) or `off` (local development only).
+    pub auth: AuthMode,
+    /// Whether `/metrics` needs an API key (it is public otherwise).
+    pub metrics_require_key: bool,
+    /// Browser origins allowed to call (CORS), e.g. `["https://app.example"]`; `["*"]` for any.
+    pub cors_origins: Vec<String>,
     /// On SIGTERM, longest wait for in-flight requests before exiting.
     pub shutdown_timeout_s: f64,
     /// `text` or `json` log lines on stderr.
@@ -96,10 +100,23 @@ impl Default for ServerSection {
         ServerSection {
             addr: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./infergate-data"),
-            auth: "off".into(),
+            auth: AuthMode::On,
+            metrics_require_key: false,
+            cors_origins: Vec::new(),
             shutdown_timeout_s: 30.0,
             log_format: "text".into(),
             async_threads: 0,
+        }
+    }
+}
+
+impl ServerSection {
+    /// The gateway's access settings.
+    pub fn access(&self) -> AccessConfig {
+        AccessConfig {
+            auth: self.auth,
+            metrics_require_key: self.metrics_require_key,
+            cors_origins: self.cors_origins.clone(),
         }
     }
 }
@@ -159,7 +176,30 @@ impl Config {
             self.server.data_dir = v.into();
         }
         if let Some(v) = get("INFERGATE_AUTH") {
-            self.server.auth = v;
+            self.server.auth = v.parse().map_err(|e| anyhow::anyhow!("INFERGATE_AUTH: {e}"))?;
+        }
+        if let Some(v) = get("INFERGATE_METRICS_REQUIRE_KEY") {
+            self.server.metrics_require_key = parse("INFERGATE_METRICS_REQUIRE_KEY", v)?;
+        }
+        if let Some(v) = get("INFERGATE_CORS_ORIGINS") {
+            self.server.cors_origins =
+                v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+        }
+        let limits = &mut self.limits;
+        for (key, rate) in [
+            ("INFERGATE_RATE_CLIENT_PER_S", &mut limits.rate_client_per_s),
+            ("INFERGATE_RATE_ADMIN_PER_S", &mut limits.rate_admin_per_s),
+        ] {
+            if let Some(v) = get(key) {
+                *rate = parse(key, v)?;
+            }
+        }
+        for (key, burst) in
+            [("INFERGATE_BURST_CLIENT", &mut limits.burst_client), ("INFERGATE_BURST_ADMIN", &mut limits.burst_admin)]
+        {
+            if let Some(v) = get(key) {
+                *burst = parse(key, v)?;
+            }
         }
         if let Some(v) = get("INFERGATE_ASYNC_THREADS") {
             self.server.async_threads = parse("INFERGATE_ASYNC_THREADS", v)?;
@@ -217,11 +257,10 @@ impl Config {
 
     /// Checks values that serde cannot.
     pub fn validate(&self) -> Result<()> {
-        if self.server.auth != "off" {
-            bail!(
-                "auth = {:?}: API keys are not available in this version yet; set INFERGATE_AUTH=off (the default)",
-                self.server.auth
-            );
+        infergate_gateway::cors::layer(&self.server.cors_origins).map_err(|e| anyhow::anyhow!("server.{e}"))?;
+        let l = &self.limits;
+        if ![l.rate_client_per_s, l.rate_admin_per_s].iter().all(|r| r.is_finite() && *r >= 0.0) {
+            bail!("limits.rate_client_per_s and limits.rate_admin_per_s must be non-negative numbers (0: unlimited)");
         }
         if self.runtime.intra_threads == 0 || self.runtime.sessions == 0 {
             bail!("runtime.intra_threads and runtime.sessions must be at least 1");
@@ -267,10 +306,46 @@ mod tests {
     }
 
     #[test]
-    fn auth_must_be_off() {
+    fn auth_is_on_by_default_and_only_on_or_off() {
         let mut c = Config::default();
+        assert_eq!(c.server.auth, AuthMode::On);
         assert!(c.validate().is_ok());
-        c.server.auth = "on".into();
+        c.apply_env(|k| (k == "INFERGATE_AUTH").then(|| "off".to_string())).unwrap();
+        assert_eq!(c.server.auth, AuthMode::Off);
+        let err = c.apply_env(|k| (k == "INFERGATE_AUTH").then(|| "disabled".to_string())).unwrap_err();
+        assert!(err.to_string().contains("INFERGATE_AUTH") && err.to_string().contains("\"off\""), "{err}");
+        let err = toml::from_str::<Config>("[server]\nauth = \"maybe\"\n").unwrap_err();
+        assert!(err.to_string().contains("maybe"), "{err}");
+        let c: Config = toml::from_str("[server]\nauth = \"off\"\n").unwrap();
+        assert_eq!(c.server.auth, AuthMode::Off);
+    }
+
+    #[test]
+    fn access_and_rate_settings() {
+        let text = "[server]\ncors_origins = [\"https://app.example\"]\nmetrics_require_key = true\n\
+                    [limits]\nrate_client_per_s = 2.5\nburst_client = 5\n";
+        let mut c: Config = toml::from_str(text).unwrap();
+        assert!(c.validate().is_ok());
+        let access = c.server.access();
+        assert_eq!(access.cors_origins, ["https://app.example"]);
+        assert!(access.metrics_require_key);
+        assert_eq!((c.limits.rate_client_per_s, c.limits.burst_client), (2.5, 5));
+        let env = |k: &str| match k {
+            "INFERGATE_CORS_ORIGINS" => Some(" https://a.example, http://localhost:3000 ,".to_string()),
+            "INFERGATE_RATE_ADMIN_PER_S" => Some("7".to_string()),
+            "INFERGATE_BURST_CLIENT" => Some("9".to_string()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        assert_eq!(c.server.cors_origins, ["https://a.example", "http://localhost:3000"]);
+        assert_eq!((c.limits.rate_admin_per_s, c.limits.burst_client), (7.0, 9));
+        c.server.cors_origins = vec!["*".into(), "https://a.example".into()];
+        assert!(c.validate().is_err(), "* must stand alone");
+        c.server.cors_origins = vec!["https://a.example/".into()];
         assert!(c.validate().is_err());
+        c.server.cors_origins.clear();
+        c.limits.rate_client_per_s = -1.0;
+        assert!(c.validate().is_err());
+        assert!(c.apply_env(|k| (k == "INFERGATE_BURST_ADMIN").then(|| "-1".to_string())).is_err());
     }
 }

@@ -5,6 +5,7 @@ mod bench;
 mod client;
 mod config;
 mod engine;
+mod keys;
 mod models;
 mod runtime_args;
 mod serve;
@@ -36,6 +37,9 @@ enum Command {
     Models(models::ModelsCommand),
     /// Train a cat/dog head on a base model's features and register it as a model version.
     TrainHead(Box<train::TrainHeadArgs>),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
@@ -67,6 +71,7 @@ fn run() -> Result<()> {
             Command::Serve(args) => serve::run(config, args).await,
             Command::Models(cmd) => models::run(config, cmd).await,
             Command::TrainHead(args) => train::run(config, *args).await,
+            Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
         }

@@ -1,5 +1,6 @@
 //! `infergate models add|list|activate|rollback|warm`.
 
+use crate::client::ApiKeyArg;
 use crate::config::Config;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
@@ -30,6 +31,9 @@ pub enum ModelsCommand {
         /// Ask this running server to do it (else: directly in the data directory).
         #[arg(long, env = "INFERGATE_SERVER")]
         server: Option<String>,
+        // An admin key, with --server.
+        #[command(flatten)]
+        key: ApiKeyArg,
     },
     /// Make the version that was active before the current one active again.
     Rollback {
@@ -38,6 +42,9 @@ pub enum ModelsCommand {
         /// Ask this running server to do it (else: directly in the data directory).
         #[arg(long, env = "INFERGATE_SERVER")]
         server: Option<String>,
+        // An admin key, with --server.
+        #[command(flatten)]
+        key: ApiKeyArg,
     },
     /// Load instances of a model in a running server ahead of traffic.
     Warm {
@@ -52,6 +59,9 @@ pub enum ModelsCommand {
         /// Server base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "INFERGATE_SERVER")]
         server: String,
+        // An admin key: warming is an admin endpoint.
+        #[command(flatten)]
+        key: ApiKeyArg,
     },
 }
 
@@ -118,11 +128,11 @@ fn artifact_source(s: &str) -> ArtifactSource {
 /// Runs a `models` subcommand.
 pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
     match &cmd {
-        ModelsCommand::Warm { name, version, count, server } => {
+        ModelsCommand::Warm { name, version, count, server, key } => {
             let mut query = Vec::new();
             query.extend(version.map(|v| ("version", v.to_string())));
             query.extend(count.map(|c| ("count", c.to_string())));
-            let answer: WarmAnswer = admin_post(server, &[name, "warm"], &query, None).await?;
+            let answer: WarmAnswer = admin_post(server, key, &[name, "warm"], &query, None).await?;
             let loads: Vec<String> = answer.loaded_ms.iter().map(|ms| format!("{ms:.0} ms")).collect();
             let how = if loads.is_empty() {
                 " (already warm)".into()
@@ -132,13 +142,13 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
             println!("{} v{}: {} instance(s) loaded{how}", answer.model, answer.version, answer.instances);
             return Ok(());
         }
-        ModelsCommand::Activate { name, version, server: Some(server) } => {
+        ModelsCommand::Activate { name, version, server: Some(server), key } => {
             let body = serde_json::json!({ "version": version });
-            let answer: ActivationAnswer = admin_post(server, &[name, "activate"], &[], Some(body)).await?;
+            let answer: ActivationAnswer = admin_post(server, key, &[name, "activate"], &[], Some(body)).await?;
             return print_switch(&answer);
         }
-        ModelsCommand::Rollback { name, server: Some(server) } => {
-            let answer: ActivationAnswer = admin_post(server, &[name, "rollback"], &[], None).await?;
+        ModelsCommand::Rollback { name, server: Some(server), key } => {
+            let answer: ActivationAnswer = admin_post(server, key, &[name, "rollback"], &[], None).await?;
             return print_switch(&answer);
         }
         _ => {}
@@ -263,6 +273,7 @@ fn print_switch(a: &ActivationAnswer) -> Result<()> {
 /// POSTs to `/v1/models/{segments…}` on a running server and decodes the JSON answer.
 async fn admin_post<T: serde::de::DeserializeOwned>(
     server: &str,
+    key: &ApiKeyArg,
     segments: &[&str],
     query: &[(&str, String)],
     body: Option<serde_json::Value>,
@@ -280,7 +291,8 @@ async fn admin_post<T: serde::de::DeserializeOwned>(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let resp = request
+    let resp = key
+        .authorize(request)
         .send()
         .await
         .map_err(|e| anyhow!("cannot reach the server at {server} ({e}); is `infergate serve` running?"))?;

@@ -4,8 +4,9 @@ use crate::config::Config;
 use crate::runtime_args::RuntimeOverrides;
 use anyhow::{Context, Result};
 use clap::Args;
+use infergate_gateway::keys::{issue_first_admin_key, IssuedKey};
 use infergate_gateway::metrics::Metrics;
-use infergate_gateway::{router, AppState};
+use infergate_gateway::{router, AppState, AuthMode};
 use infergate_runtime::InstancePool;
 use infergate_store::Store;
 use std::sync::Arc;
@@ -57,11 +58,16 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let store =
         Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let models = store.list_models().await?;
+    let first_admin_key = match config.server.auth {
+        AuthMode::On => issue_first_admin_key(&store).await.context("cannot create the first admin key")?,
+        AuthMode::Off => None,
+    };
     let metrics = Arc::new(Metrics::new(std::time::Duration::from_secs_f64(config.alarms.window_s)));
     let policy = config.serving.policy_with(config.runtime.sessions);
     let pool = Arc::new(InstancePool::new(engine, policy).with_observer(metrics.clone()));
-    let state =
-        AppState::new(store, pool.clone(), config.limits.clone(), data_dir.clone(), metrics, config.pricing.clone());
+    let access = config.server.access();
+    let (limits, pricing) = (config.limits.clone(), config.pricing.clone());
+    let state = AppState::new(store, pool.clone(), limits, access, data_dir.clone(), metrics, pricing);
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));
@@ -72,6 +78,16 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     // The first line of stdout is the address, for scripts and tests that start us on port 0.
     println!("listening on http://{addr}");
+    if let Some(issued) = &first_admin_key {
+        print_first_admin_key(issued);
+    }
+    match config.server.auth {
+        AuthMode::On => eprintln!("auth: on (API keys required; `infergate keys list` shows them)"),
+        AuthMode::Off => tracing::warn!(
+            "auth is off: every endpoint is open to anyone who can reach {addr}; for local development only \
+             (INFERGATE_AUTH=on or [server] auth = \"on\" turns API keys on)"
+        ),
+    }
     if models.is_empty() {
         eprintln!(
             "no model registered yet: add one with\n  infergate models add mobilenet --file model.onnx --labels \
@@ -106,6 +122,16 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         _ = deadline => tracing::warn!("requests still running after {:.0} s; exiting anyway", drain.as_secs_f64()),
     }
     Ok(())
+}
+
+/// Prints the admin key created on the first start, to stdout only (never to the log).
+fn print_first_admin_key(issued: &IssuedKey) {
+    println!("first start: created admin API key {}; its token is shown only this once, save it now:", issued.key.id);
+    println!("{}", issued.token);
+    println!(
+        "send it as `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`; create client keys with \
+         `infergate keys create --role client`"
+    );
 }
 
 /// Marks every active version to keep `min_warm` instances and starts loading them.

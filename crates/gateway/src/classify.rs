@@ -1,5 +1,6 @@
 //! `POST /v1/classify`: cache lookup → decode → preprocess → infer → post-process → store.
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::input::image_from_request;
 use crate::state::AppState;
@@ -21,6 +22,7 @@ use std::time::Instant;
 /// The handler: parses the request, runs [`classify_image`], answers JSON.
 pub async fn classify_handler(
     State(state): State<AppState>,
+    caller: Caller,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -31,7 +33,11 @@ pub async fn classify_handler(
         .get::<crate::RequestIdentity>()
         .map(|r| r.0.clone())
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let client_id = req.headers().get("x-client-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    // The calling key when there is one; the client's word for itself only when auth is off.
+    let client_id = match caller.key_id() {
+        Some(id) => Some(id.to_string()),
+        None => req.headers().get("x-client-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+    };
     let asked_top_k = params.get("top_k").map(String::as_str).filter(|s| !s.is_empty());
     let mut top_k = parse_top_k(asked_top_k, state.config().default_top_k)?;
     let spec = state.resolve_model(params.get("model").map(String::as_str), None).await?;

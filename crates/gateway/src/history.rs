@@ -1,6 +1,10 @@
 //! `GET /v1/inferences` (filters, pagination), `GET /v1/inferences/{id}` and its image,
 //! `DELETE /v1/inferences/{id}`, and the retention sweep.
+//!
+//! A client key sees only the records it created (someone else's record is 404, as if it
+//! did not exist); an admin key, or anyone when auth is off, sees all of them.
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -18,9 +22,14 @@ pub const DEFAULT_PAGE: u32 = 50;
 type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
 
 /// `GET /v1/inferences?label=&model=&since=&limit=&cursor=`.
-pub async fn list_handler(State(state): State<AppState>, query: QueryResult) -> ApiResult<Json<InferencePage>> {
+pub async fn list_handler(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryResult,
+) -> ApiResult<Json<InferencePage>> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let filter = parse_filter(&q, state.config().max_page_size)?;
+    let mut filter = parse_filter(&q, state.config().max_page_size)?;
+    filter.client_id = caller.history_owner().map(str::to_string);
     Ok(Json(state.store().list_inferences(&filter).await?))
 }
 
@@ -77,7 +86,7 @@ pub fn parse_filter(q: &HashMap<String, String>, max_page: u32) -> ApiResult<Inf
         .map(|c| parse_id(c).map_err(|_| ApiError::bad_request("bad_cursor", "cursor is not one we issued")))
         .transpose()?;
     let nonempty = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();
-    Ok(InferenceFilter { label: nonempty("label"), model: nonempty("model"), since, limit, cursor })
+    Ok(InferenceFilter { label: nonempty("label"), model: nonempty("model"), client_id: None, since, limit, cursor })
 }
 
 /// `since`: RFC 3339 (`2026-11-22T10:00:00Z`) or Unix seconds; normalised to stored form.
@@ -101,23 +110,33 @@ fn parse_id(s: &str) -> Result<String, uuid::Error> {
     uuid::Uuid::parse_str(s).map(|u| u.hyphenated().to_string())
 }
 
-async fn find(state: &AppState, id: &str) -> ApiResult<InferenceRecord> {
-    let id = parse_id(id).map_err(|_| ApiError::not_found("unknown_inference", format!("no inference {id:?}")))?;
-    state
-        .store()
-        .get_inference(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("unknown_inference", format!("no inference {id:?}")))
+/// The record `id` if the caller may see it.
+async fn find(state: &AppState, caller: &Caller, id: &str) -> ApiResult<InferenceRecord> {
+    let unknown = || ApiError::not_found("unknown_inference", format!("no inference {id:?}"));
+    let id = parse_id(id).map_err(|_| unknown())?;
+    let record = state.store().get_inference(&id).await?.ok_or_else(unknown)?;
+    match caller.history_owner() {
+        Some(owner) if record.client_id.as_deref() != Some(owner) => Err(unknown()),
+        _ => Ok(record),
+    }
 }
 
 /// `GET /v1/inferences/{id}`.
-pub async fn get_handler(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<InferenceRecord>> {
-    Ok(Json(find(&state, &id).await?))
+pub async fn get_handler(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InferenceRecord>> {
+    Ok(Json(find(&state, &caller, &id).await?))
 }
 
 /// `GET /v1/inferences/{id}/image`: the stored image bytes.
-pub async fn image_handler(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let record = find(&state, &id).await?;
+pub async fn image_handler(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let record = find(&state, &caller, &id).await?;
     let bytes = state.store().objects().get(&record.image.object_key).await?;
     Ok(([(CONTENT_TYPE, record.image.content_type)], bytes).into_response())
 }

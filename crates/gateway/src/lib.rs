@@ -6,25 +6,32 @@
 //! - the KServe/Triton Open Inference Protocol v2 under `/v2`, see [`oip`];
 //! - model registration (copy or download, verify, register), see [`registry`], and
 //!   warming instances ahead of traffic, see [`admin`];
-//! - requests reach a model through its instance pool and batcher, see [`jobs`].
+//! - requests reach a model through its instance pool and batcher, see [`jobs`];
+//! - API keys, roles and per-key rate limits guard every route but the public ones, see
+//!   [`auth`], and admins manage keys under `/v1/admin/keys`, see [`keys`]; browsers may call
+//!   from the configured origins, see [`cors`].
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
 pub mod admin;
 pub mod alarms;
+pub mod auth;
 pub mod classify;
 pub mod config;
+pub mod cors;
 pub mod directory;
 pub mod error;
 pub mod history;
 pub mod input;
 pub mod jobs;
+pub mod keys;
 pub mod metrics;
 pub mod oip;
 pub mod registry;
 pub mod state;
 pub mod stats;
 
+pub use auth::{AccessConfig, AuthMode, Caller};
 pub use config::GatewayConfig;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
@@ -33,7 +40,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::trace::TraceLayer;
@@ -60,10 +67,18 @@ async fn assign_request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// Builds the application router.
+///
+/// Every request gets its id, then CORS (which answers preflights itself), then the API key
+/// check ([`auth::require_key`]), then its route.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config().max_body_bytes;
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
+    let cors = cors::layer(&state.access().cors_origins).unwrap_or_else(|e| {
+        // The binary checks the origins before it starts; refusing every origin is the safe side.
+        tracing::error!("CORS is off: {e}");
+        None
+    });
+    let app = Router::new()
         .route("/v1/classify", post(classify::classify_handler))
         .route("/v1/inferences", get(history::list_handler))
         .route("/v1/inferences/{id}", get(history::get_handler).delete(history::delete_handler))
@@ -74,13 +89,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{name}/warm", post(admin::warm_handler))
         .route("/v1/models/{name}/activate", post(admin::activate_handler))
         .route("/v1/models/{name}/rollback", post(admin::rollback_handler))
+        .route("/v1/admin/keys", get(keys::list_handler).post(keys::create_handler))
+        .route("/v1/admin/keys/{id}", delete(keys::revoke_handler))
         .merge(oip::routes())
         .route("/metrics", get(metrics::metrics_handler))
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track_requests))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_key))
+        .layer(DefaultBodyLimit::max(body_limit));
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(PropagateRequestIdLayer::new(request_id))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(assign_request_id))
         .with_state(state)

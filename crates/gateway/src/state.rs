@@ -1,5 +1,7 @@
-//! Shared application state: the store, the loaded models, the settings.
+//! Shared application state: the store, the loaded models, the settings, the rate limits.
 
+use crate::auth::rate::RateLimiter;
+use crate::auth::AccessConfig;
 use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
 use crate::error::ApiResult;
@@ -18,25 +20,29 @@ struct Inner {
     store: Store,
     pool: Arc<InstancePool>,
     config: GatewayConfig,
+    access: AccessConfig,
     data_dir: PathBuf,
     models: ModelDirectory,
     metrics: Arc<Metrics>,
     pricing: PricingProfile,
+    limiter: RateLimiter,
 }
 
 impl AppState {
-    /// State over an opened store, an instance pool and the data directory the store uses;
-    /// `metrics` should be the pool's observer too; answers are priced with `pricing`.
+    /// State over an opened store, an instance pool, the settings and the data directory the
+    /// store uses; `metrics` should be the pool's observer too; answers are priced with
+    /// `pricing`.
     pub fn new(
         store: Store,
         pool: Arc<InstancePool>,
         config: GatewayConfig,
+        access: AccessConfig,
         data_dir: PathBuf,
         metrics: Arc<Metrics>,
         pricing: PricingProfile,
     ) -> Self {
-        let models = ModelDirectory::default();
-        AppState(Arc::new(Inner { store, pool, config, data_dir, models, metrics, pricing }))
+        let (models, limiter) = (ModelDirectory::default(), RateLimiter::default());
+        AppState(Arc::new(Inner { store, pool, config, access, data_dir, models, limiter, metrics, pricing }))
     }
 
     /// How answers are priced.
@@ -62,6 +68,16 @@ impl AppState {
     /// The gateway settings.
     pub fn config(&self) -> &GatewayConfig {
         &self.0.config
+    }
+
+    /// Who may reach the gateway (auth, CORS).
+    pub fn access(&self) -> &AccessConfig {
+        &self.0.access
+    }
+
+    /// The per-key rate limits of this process.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.0.limiter
     }
 
     /// The data directory.

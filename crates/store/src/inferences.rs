@@ -56,6 +56,8 @@ pub struct InferenceFilter {
     pub since: Option<String>,
     /// Only this model.
     pub model: Option<String>,
+    /// Only records of this client (an API key id).
+    pub client_id: Option<String>,
     /// Page size.
     pub limit: u32,
     /// Continue after this record id (the previous page's `next_cursor`).
@@ -199,6 +201,7 @@ impl Store {
         for (column, op, value) in [
             ("label", "=", &filter.label),
             ("model", "=", &filter.model),
+            ("client_id", "=", &filter.client_id),
             ("created_at", ">=", &filter.since),
             ("id", "<", &filter.cursor),
         ] {

@@ -5,16 +5,19 @@
 //! - [`models`]: the model registry (versions, the active one).
 //! - [`inferences`]: the classification history and the output cache.
 //! - [`alarms`]: alarms raised and cleared by the gateway.
+//! - [`keys`]: API keys (hashed tokens, roles, per-key rates, revocation).
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
 pub mod alarms;
 pub mod inferences;
+pub mod keys;
 mod migrations;
 pub mod models;
 pub mod objects;
 
 pub use alarms::Alarm;
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
+pub use keys::{ApiKey, KeyMatch, NewApiKey};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;
 

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "model activations", include_str!("../migrations/0002_model_activations.sql")),
     (3, "inference cost", include_str!("../migrations/0003_inference_cost.sql")),
     (4, "alarms", include_str!("../migrations/0004_alarms.sql")),
+    (5, "api keys", include_str!("../migrations/0005_api_keys.sql")),
 ];
 
 #[derive(Debug)]

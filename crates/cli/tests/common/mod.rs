@@ -68,14 +68,21 @@ pub struct Server {
     child: Child,
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub url: String,
+    /// The lines of stdout after the first (`listening on …`), as they come.
+    stdout: mpsc::Receiver<String>,
     stderr: mpsc::Receiver<String>,
 }
 
+/// How long a server may take to say it listens, or to print its first admin key.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Server {
-    /// Starts `infergate serve --addr 127.0.0.1:0 --data-dir DIR` with extra args and env.
+    /// Starts `infergate serve --addr 127.0.0.1:0 --data-dir DIR` with extra args and env,
+    /// with auth off unless `env` sets `INFERGATE_AUTH`.
     pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = infergate();
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args);
+        cmd.env("INFERGATE_AUTH", "off");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -83,12 +90,12 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let mut reader = BufReader::new(stdout);
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let mut rest = String::new();
-            let _ = reader.read_to_string(&mut rest);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let mut stderr = child.stderr.take().unwrap();
         let (etx, erx) = mpsc::channel();
@@ -97,7 +104,7 @@ impl Server {
             let _ = stderr.read_to_string(&mut text);
             let _ = etx.send(text);
         });
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+        let line = match rx.recv_timeout(START_TIMEOUT) {
             Ok(l) if l.starts_with("listening on ") => l,
             other => {
                 let _ = child.kill();
@@ -106,14 +113,41 @@ impl Server {
             }
         };
         let url = line.trim().trim_start_matches("listening on ").to_string();
-        Server { child, url, stderr: erx }
+        Server { child, url, stdout: rx, stderr: erx }
+    }
+
+    /// Starts the server with auth on over a data directory without keys, and returns it
+    /// with the admin token it prints on this first start.
+    pub fn start_with_auth(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Server, String) {
+        let env: Vec<(&str, &str)> = [("INFERGATE_AUTH", "on")].into_iter().chain(env.iter().copied()).collect();
+        let server = Server::start(data_dir, args, &env);
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match server.stdout.recv_timeout(left) {
+                Ok(line) if line.starts_with("ig_") => return (server, line.trim().to_string()),
+                Ok(_) => continue,
+                Err(e) => panic!("the server printed no admin token ({e}); stderr:\n{}", server.stop()),
+            }
+        }
     }
 
     /// Stops the server and returns what it wrote to stderr.
-    pub fn stop(mut self) -> String {
+    pub fn stop(self) -> String {
+        self.stop_with_stdout().1
+    }
+
+    /// Stops the server and returns the rest of its stdout (after the lines already read)
+    /// and its stderr.
+    pub fn stop_with_stdout(mut self) -> (String, String) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+        let mut stdout = String::new();
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        (stdout, self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default())
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns its exit code and stderr.
