@@ -28,6 +28,7 @@ pub mod keys;
 pub mod metrics;
 pub mod oip;
 pub mod registry;
+pub mod routes;
 pub mod state;
 pub mod stats;
 
@@ -40,7 +41,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::trace::TraceLayer;
@@ -78,21 +78,9 @@ pub fn router(state: AppState) -> Router {
         tracing::error!("CORS is off: {e}");
         None
     });
-    let app = Router::new()
-        .route("/v1/classify", post(classify::classify_handler))
-        .route("/v1/inferences", get(history::list_handler))
-        .route("/v1/inferences/{id}", get(history::get_handler).delete(history::delete_handler))
-        .route("/v1/inferences/{id}/image", get(history::image_handler))
-        .route("/v1/stats", get(stats::stats_handler))
-        .route("/v1/alarms", get(alarms::list_handler))
-        .route("/v1/models", get(registry::list_handler))
-        .route("/v1/models/{name}/warm", post(admin::warm_handler))
-        .route("/v1/models/{name}/activate", post(admin::activate_handler))
-        .route("/v1/models/{name}/rollback", post(admin::rollback_handler))
-        .route("/v1/admin/keys", get(keys::list_handler).post(keys::create_handler))
-        .route("/v1/admin/keys/{id}", delete(keys::revoke_handler))
-        .merge(oip::routes())
-        .route("/metrics", get(metrics::metrics_handler))
+    let app = routes::endpoints()
+        .into_iter()
+        .fold(Router::new(), |app, e| app.route(e.path, e.handler))
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track_requests))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

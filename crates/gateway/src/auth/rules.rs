@@ -53,6 +53,7 @@ const RULES: &[(Methods, &str, Need)] = &[
     (Any, "/v2/health/live", Always(Public)),
     (Any, "/v2/health/ready", Always(Public)),
     (Any, "/metrics", Metrics),
+    (Get, "/openapi.json", Always(Public)),
     // The dashboard's sign-in page and its static assets.
     (Get, "/", Always(Public)),
     (Get, "/assets/*", Always(Public)),

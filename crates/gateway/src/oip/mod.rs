@@ -6,13 +6,14 @@ pub mod wire;
 
 use crate::error::{ApiError, ApiResult};
 use crate::input::read_body;
+use crate::routes::{op, Endpoint, Op};
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use infergate_core::{top_k, ModelSpec};
 use infergate_runtime::{decode_image, preprocess, DecodeLimits, Tensor};
 use serde_json::{json, Value};
@@ -20,18 +21,53 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use wire::{InputData, OutputValues, ResponseOutput};
 
-/// The `/v2` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2", get(server_metadata))
-        .route("/v2/health/live", get(live))
-        .route("/v2/health/ready", get(ready))
-        .route("/v2/models/{model}", get(model_metadata))
-        .route("/v2/models/{model}/ready", get(model_ready))
-        .route("/v2/models/{model}/infer", post(infer))
-        .route("/v2/models/{model}/versions/{version}", get(model_metadata))
-        .route("/v2/models/{model}/versions/{version}/ready", get(model_ready))
-        .route("/v2/models/{model}/versions/{version}/infer", post(infer))
+/// The `/v2` endpoints, for the route table ([`crate::routes`]).
+pub fn endpoints() -> Vec<Endpoint> {
+    use axum::http::Method as M;
+    let infer_op = || Op {
+        body: &["application/json", "application/octet-stream"],
+        ..op(M::POST, "", "Run the model: FP32 tensors or BYTES images, binary data, classification", 200)
+    };
+    let named = |id: &'static str, o: Op| Op { id, ..o };
+    vec![
+        Endpoint {
+            path: "/v2",
+            handler: get(server_metadata),
+            ops: vec![op(M::GET, "serverMetadata", "Server metadata", 200)],
+        },
+        Endpoint { path: "/v2/health/live", handler: get(live), ops: vec![op(M::GET, "serverLive", "Liveness", 200)] },
+        Endpoint {
+            path: "/v2/health/ready",
+            handler: get(ready),
+            ops: vec![op(M::GET, "serverReady", "Readiness (the store answers)", 200)],
+        },
+        Endpoint {
+            path: "/v2/models/{model}",
+            handler: get(model_metadata),
+            ops: vec![op(M::GET, "modelMetadata", "Model metadata (the active version)", 200)],
+        },
+        Endpoint {
+            path: "/v2/models/{model}/ready",
+            handler: get(model_ready),
+            ops: vec![op(M::GET, "modelReady", "Whether the active version's file is present", 200)],
+        },
+        Endpoint { path: "/v2/models/{model}/infer", handler: post(infer), ops: vec![named("modelInfer", infer_op())] },
+        Endpoint {
+            path: "/v2/models/{model}/versions/{version}",
+            handler: get(model_metadata),
+            ops: vec![op(M::GET, "modelVersionMetadata", "Metadata of one version", 200)],
+        },
+        Endpoint {
+            path: "/v2/models/{model}/versions/{version}/ready",
+            handler: get(model_ready),
+            ops: vec![op(M::GET, "modelVersionReady", "Whether one version's file is present", 200)],
+        },
+        Endpoint {
+            path: "/v2/models/{model}/versions/{version}/infer",
+            handler: post(infer),
+            ops: vec![named("modelVersionInfer", infer_op())],
+        },
+    ]
 }
 
 type Target = Path<HashMap<String, String>>;
