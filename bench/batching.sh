@@ -83,7 +83,7 @@ def load(n):
     with open(os.path.join(work, n + ".json")) as f:
         return json.load(f)
 def histogram(n):
-    buckets, count = {}, 0
+    buckets, count, total = {}, 0, 0.0
     with open(os.path.join(work, n + ".metrics")) as f:
         for line in f:
             m = re.match(r'infergate_batch_size_bucket\{.*le="([^"]+)".*\} (\S+)', line)
@@ -92,13 +92,16 @@ def histogram(n):
             m = re.match(r'infergate_batch_size_count\{.*\} (\S+)', line)
             if m:
                 count += float(m.group(1))
+            m = re.match(r'infergate_batch_size_sum\{.*\} (\S+)', line)
+            if m:
+                total += float(m.group(1))
     # cumulative -> per bucket
     edges = sorted((float(k) if k != "+Inf" else float("inf"), v) for k, v in buckets.items())
     per, prev = [], 0.0
     for edge, cum in edges:
         per.append((edge, cum - prev))
         prev = cum
-    return count, per
+    return count, total, per
 lines = []
 w = lines.append
 w("# Dynamic batching benchmark (CPU)")
@@ -112,19 +115,19 @@ w("- load: `infergate bench-http` at concurrency %s, %s s per measurement after 
   " bodies (no cache hits); server defaults otherwise; off and on alternate, each from a fresh data directory" % (c, dur))
 w("- batching on: `--max-batch %s --max-delay-ms %s`; off: `--max-batch 1`" % (mb, md))
 w("")
-w("| run | batching | req/s | p50 ms | p99 ms | errors | batches | mean batch size |")
+w("| run | batching | req/s | p50 ms | p99 ms | errors | batches (incl. warm-up) | mean batch size |")
 w("|---|---|---|---|---|---|---|---|")
 agg = {"off": [], "on": []}
 for k in range(1, repeats + 1):
     for mode in ("off", "on"):
         n = "%s-r%d" % (mode, k)
         x = load(n)
-        count, per = histogram(n)
+        count, total, per = histogram(n)
         agg[mode].append((x, count, per))
         l = x["latency_ms"]
         w("| %d | %s | %.1f | %.2f | %.2f | %d | %d | %s |" % (
             k, mode, x["requests_per_s"], l["p50"], l["p99"], x["errors"], count,
-            "%.2f" % (x["ok"] / count) if count else "-"))
+            "%.2f" % (total / count) if count else "-"))
 w("")
 def med(vals):
     v = sorted(vals)

@@ -145,3 +145,45 @@ fn local_files_versions_and_refusals() {
     let text = String::from_utf8(table.stdout).unwrap();
     assert!(text.lines().count() == 3 && text.contains("cat-dog"), "{text}");
 }
+
+#[tokio::test]
+async fn register_over_http_from_a_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = file_server();
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.at("/v1/models");
+    let sha = sha256_of(&fp32_model());
+    let body = |v: serde_json::Value| serde_json::to_vec(&v).unwrap();
+
+    // Refusals change nothing.
+    for (req, code) in [
+        (serde_json::json!({"name": "m", "url": fp32_model(), "sha256": sha}), "bad_url"),
+        (
+            serde_json::json!({"name": "m", "url": format!("{files}/model.onnx"), "sha256": "ab".repeat(32)}),
+            "invalid_model",
+        ),
+        (serde_json::json!({"name": "m", "url": format!("{files}/model.onnx")}), "bad_json"),
+        (
+            serde_json::json!({"name": "m", "url": format!("{files}/model.onnx"), "sha256": sha, "task": "x"}),
+            "bad_task",
+        ),
+    ] {
+        let (s, e) = post(&url, "application/json", body(req.clone())).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some(code)), "{req}: {e}");
+    }
+    assert!(model_files(dir.path()).is_empty());
+    assert_eq!(get(&url).await.1["models"].as_array().unwrap().len(), 0);
+
+    let req = serde_json::json!({
+        "name": "m", "url": format!("{files}/model.onnx"), "sha256": sha,
+        "labels_url": format!("{files}/labels.txt"), "task": "cat-dog",
+    });
+    let (s, added) = post(&url, "application/json", body(req)).await;
+    assert_eq!(s, 201, "{added}");
+    assert_eq!(
+        (added["version"].as_i64(), added["active"].as_bool(), added["classes"].as_u64()),
+        (Some(1), Some(true), Some(1000))
+    );
+    let (s, a) = post(&server.at("/v1/classify?model=m"), "image/jpeg", photo("cat_mobilenet_caffe.jpg")).await;
+    assert_eq!((s, a["label"].as_str()), (200, Some("cat")), "the new model answers at once: {a}");
+}

@@ -5,6 +5,7 @@
 //! - `POST /v1/models/{name}/activate` and `POST /v1/models/{name}/rollback` switch the
 //!   active version atomically: the new one is loaded first, requests already running finish
 //!   on the old one, and a version that does not load is never made active.
+//! - `POST /v1/models` registers a version from a URL, like `infergate models add --url`.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -161,4 +162,68 @@ where
         previous_version: before,
         load_ms: report.loaded_ms.first().copied(),
     }))
+}
+
+/// Body of `POST /v1/models`: register a model version from a URL (verified by SHA-256).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Model name.
+    pub name: String,
+    /// http(s) URL of the ONNX file.
+    pub url: String,
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// http(s) URL of the class names, one per line.
+    pub labels_url: Option<String>,
+    /// `imagenet` (default) or `cat-dog`.
+    pub task: Option<String>,
+    /// Version number (default: the next one).
+    pub version: Option<i64>,
+    /// Make it active (the first version of a name always is).
+    #[serde(default)]
+    pub activate: bool,
+    /// Side of the square model input (default 224).
+    pub input_size: Option<u32>,
+}
+
+/// `POST /v1/models`: downloads, verifies, probes and registers a model version, like
+/// `infergate models add --url`; 201 with the version. Only URLs: the server never reads a
+/// path named by a client.
+pub async fn register_handler(
+    State(state): State<AppState>,
+    body: Result<Json<RegisterRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
+    use crate::registry::{add_model, AddModel, ArtifactSource};
+    let Json(req) = body.map_err(|e| ApiError::bad_request("bad_json", e.body_text()))?;
+    let web = |what: &str, url: &str| {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(ArtifactSource::Url(url.to_string()))
+        } else {
+            Err(ApiError::bad_request("bad_url", format!("{what} must be an http(s) URL, got {url:?}")))
+        }
+    };
+    let task = match req.task.as_deref() {
+        None => infergate_core::Task::Imagenet,
+        Some(t) => t.parse().map_err(|e| ApiError::bad_request("bad_task", format!("{e}")))?,
+    };
+    let add = AddModel {
+        name: req.name,
+        version: req.version,
+        source: web("url", &req.url)?,
+        sha256: Some(req.sha256),
+        labels: req.labels_url.as_deref().map(|u| web("labels_url", u)).transpose()?,
+        task,
+        preprocess: infergate_core::PreprocessSpec::with_input_size(req.input_size.unwrap_or(224)),
+        activate: req.activate,
+    };
+    let spec = add_model(state.store(), state.pool().engine(), state.data_dir(), add).await?;
+    if spec.active {
+        state.models().set_active(Arc::new(spec.clone()));
+    }
+    let answer = serde_json::json!({
+        "name": spec.name, "version": spec.version, "active": spec.active, "task": spec.task,
+        "sha256": spec.sha256, "size_bytes": spec.size_bytes, "classes": spec.num_classes(),
+    });
+    Ok((axum::http::StatusCode::CREATED, Json(answer)))
 }

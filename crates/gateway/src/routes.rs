@@ -101,8 +101,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             path: "/v1/models",
-            handler: get(registry::list_handler),
-            ops: vec![op(M::GET, "listModels", "Registered model versions and their loaded instances", 200)],
+            handler: get(registry::list_handler).post(admin::register_handler),
+            ops: vec![
+                op(M::GET, "listModels", "Registered model versions and their loaded instances", 200),
+                Op {
+                    body: &["application/json"],
+                    ..op(M::POST, "registerModel", "Register a model version from a URL (SHA-256 verified)", 201)
+                },
+            ],
         },
         Endpoint {
             path: "/v1/models/{name}/warm",
