@@ -1,0 +1,9 @@
+//! Placement: deciding where a workload should run — a serverless function (`lambda`), an
+//! always-on container (`ecs`) or an edge device (`edge`).
+//!
+//! - [`traces`]: readers for the public traces the decisions are tested on (Azure Functions
+//!   2019 and 2021, measured Lambda cold starts); malformed rows are skipped and counted.
+//!
+//! Simulation, predictors, policies and evaluation build on these (see the issue list).
+
+pub mod traces;
