@@ -4,6 +4,9 @@
 //! - [`traces`]: readers for the public traces the decisions are tested on (Azure Functions
 //!   2019 and 2021, measured Lambda cold starts); malformed rows are skipped and counted.
 //!
-//! Simulation, predictors, policies and evaluation build on these (see the issue list).
+//! - [`sim`]: discrete-event simulation of a request stream on Lambda and on containers.
+//!
+//! Predictors, policies and evaluation build on these (see the issue list).
 
+pub mod sim;
 pub mod traces;
