@@ -4,9 +4,12 @@
 //! - [`traces`]: readers for the public traces the decisions are tested on (Azure Functions
 //!   2019 and 2021, measured Lambda cold starts); malformed rows are skipped and counted.
 //!
+//! - [`scenario`]: synthetic workloads (YAML phases, the seed's workload types, execution-time
+//!   distributions), shared with the live load generator.
 //! - [`sim`]: discrete-event simulation of a request stream on Lambda and on containers.
 //!
 //! Predictors, policies and evaluation build on these (see the issue list).
 
+pub mod scenario;
 pub mod sim;
 pub mod traces;
