@@ -185,7 +185,7 @@ impl Scenario {
             return Err("slo_ms must be a positive number".into());
         }
         let w = &self.workload;
-        if !ok(w.payload_kb) || !(ok(w.memory_mb) && w.memory_mb > 0.0) {
+        if !(ok(w.payload_kb) && ok(w.memory_mb) && w.memory_mb > 0.0) {
             return Err("workload.payload_kb must be non-negative and workload.memory_mb positive".into());
         }
         w.exec_ms.validate().map_err(|e| format!("workload.{e}"))?;
@@ -226,7 +226,7 @@ impl Scenario {
                 let peak = r0.max(r1);
                 let mut t = 0.0;
                 // Thinning: candidates at the peak rate, kept with probability rate(t) / peak.
-                while peak > 0.0 {
+                while peak > 0.0 && t < length {
                     t += -unit(&mut rng).ln() / peak;
                     if t >= length {
                         break;
