@@ -6,10 +6,12 @@
 //!
 //! - [`scenario`]: synthetic workloads (YAML phases, the seed's workload types, execution-time
 //!   distributions), shared with the live load generator.
+//! - [`replay`]: a trace as a request stream, and the `ecs_only` fleet size.
 //! - [`sim`]: discrete-event simulation of a request stream on Lambda and on containers.
 //!
 //! Predictors, policies and evaluation build on these (see the issue list).
 
+pub mod replay;
 pub mod scenario;
 pub mod sim;
 pub mod traces;

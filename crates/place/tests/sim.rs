@@ -89,3 +89,51 @@ fn throttling_billing_and_determinism() {
     assert_eq!(lambda::simulate(&requests, &config, 5), lambda::simulate(&requests, &config, 5));
     assert_ne!(lambda::simulate(&requests, &config, 5), lambda::simulate(&requests, &config, 6));
 }
+
+/// The two single-platform strategies over the 700 Azure 2019 functions of the shared sample
+/// (a day each): prints the totals the policy will be compared with. Not an assertion on
+/// their values — only that the replay is complete and each strategy has a cost.
+#[test]
+fn single_platform_totals_over_the_azure_2019_sample() {
+    use infergate_place::replay::{duration_distribution, ecs_tasks_for, requests_from_minutes};
+    use infergate_place::traces::azure2019;
+    let t = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/traces");
+    let (functions, _) = azure2019::load(
+        &t.join("azure2019_invocations_per_minute.csv"),
+        &t.join("azure2019_durations.csv"),
+        Some(&t.join("azure2019_memory.csv")),
+    )
+    .unwrap();
+    let (mut lambda_cost, mut ecs_cost, mut requests_total) = (0.0, 0.0, 0usize);
+    let started = std::time::Instant::now();
+    for (k, f) in functions.iter().enumerate() {
+        let exec = duration_distribution(&f.durations);
+        let requests = requests_from_minutes(&f.invocations.per_minute, &exec, k as u64);
+        requests_total += requests.len();
+        let memory_mb = f.memory.as_ref().map_or(128.0, |m| m.average_mb.max(128.0));
+        let pricing = PricingProfile::Lambda {
+            memory_mb,
+            usd_per_gb_s: infergate_core::pricing::LAMBDA_X86_USD_PER_GB_S,
+            usd_per_request: infergate_core::pricing::LAMBDA_USD_PER_REQUEST,
+            api_gateway_usd_per_million: 0.0,
+        };
+        let lambda_run = lambda::simulate(&requests, &LambdaConfig { pricing, ..LambdaConfig::default() }, k as u64);
+        let tasks = ecs_tasks_for(&f.invocations.per_minute, f.durations.average_ms, 0.7);
+        let task_hour = PricingProfile::fargate(0.25, 0.5, 1.0);
+        let usd_per_task_hour = match task_hour {
+            PricingProfile::Container { usd_per_hour, .. } => usd_per_hour,
+            _ => unreachable!(),
+        };
+        let ecs = ContainerConfig { tasks, usd_per_task_hour, gateway_usd_per_million: 0.0 };
+        let ecs_run = container::simulate(&requests, &ecs, 86_400.0);
+        assert_eq!(lambda_run.outcomes.len(), requests.len());
+        lambda_cost += lambda_run.cost_usd;
+        ecs_cost += ecs_run.cost_usd;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "700 functions, {requests_total} requests: lambda_only {lambda_cost:.2} USD, ecs_only {ecs_cost:.2} USD \
+         (simulated in {secs:.2} s, debug build)"
+    );
+    assert!(requests_total > 0 && lambda_cost > 0.0 && ecs_cost > 0.0);
+}
