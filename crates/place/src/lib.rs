@@ -8,10 +8,13 @@
 //!   distributions), shared with the live load generator.
 //! - [`replay`]: a trace as a request stream, and the `ecs_only` fleet size.
 //! - [`sim`]: discrete-event simulation of a request stream on Lambda and on containers.
+//! - [`strategy`]: hybrid placement per window (k tasks + Lambda overflow), the hindsight
+//!   oracle and the past-only policy.
 //!
-//! Predictors, policies and evaluation build on these (see the issue list).
+//! Predictors, the CLI and evaluation build on these (see the issue list).
 
 pub mod replay;
 pub mod scenario;
 pub mod sim;
+pub mod strategy;
 pub mod traces;
