@@ -99,8 +99,16 @@ pub fn oracle(windows: &[Vec<Request>], choices: &[usize], p: &Platforms, slo_ms
     windows.iter().enumerate().map(|(w, reqs)| best(reqs, choices, p, slo_ms, seed ^ w as u64)).collect()
 }
 
-/// The policy's decisions: for window `t`, the best decision of window `t − 1` (all Lambda
-/// for the first window). Uses nothing from window `t` or later.
+/// How many past windows the policy remembers (3: see [`policy_decisions`]).
+pub const POLICY_MEMORY: usize = 3;
+
+/// The policy's decisions: for window `t`, the smallest of the best decisions of the last
+/// [`POLICY_MEMORY`] windows (all Lambda for the first window): tasks are added only for load
+/// that has lasted, bursts go to Lambda. Uses nothing from window `t` or later.
+///
+/// Chosen by measurement on the Azure 2019 sample (regret vs the oracle): the previous
+/// window's best alone 23 %; the largest of the last 2, 33 %; the smallest of the last 2,
+/// 19 %; of the last 3, 14 %; of the last 6, 20 %; the median of the last 3, 27 %.
 pub fn policy_decisions(
     windows: &[Vec<Request>],
     choices: &[usize],
@@ -109,10 +117,13 @@ pub fn policy_decisions(
     seed: u64,
 ) -> Vec<usize> {
     let mut decisions = Vec::with_capacity(windows.len());
-    let mut next = 0;
+    let mut recent: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
     for (w, reqs) in windows.iter().enumerate() {
-        decisions.push(next);
-        next = best(reqs, choices, p, slo_ms, seed ^ w as u64).tasks;
+        decisions.push(recent.iter().copied().min().unwrap_or(0));
+        recent.push_back(best(reqs, choices, p, slo_ms, seed ^ w as u64).tasks);
+        if recent.len() > POLICY_MEMORY {
+            recent.pop_front();
+        }
     }
     decisions
 }

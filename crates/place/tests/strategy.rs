@@ -8,10 +8,10 @@ use infergate_place::strategy::{ladder, oracle, play, policy_decisions, windows,
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
-/// Six hours of Poisson traffic whose rate changes every hour, 300 ms executions.
+/// Eight hours of Poisson traffic whose rate changes every hour, 300 ms executions.
 fn trace(seed: u64) -> Vec<Vec<Request>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates = [0.5, 4.0, 6.0, 1.0, 12.0, 3.0];
+    let rates = [0.5, 6.0, 6.0, 6.0, 12.0, 12.0, 1.0, 3.0];
     let mut requests = Vec::new();
     let mut t: f64 = 0.0;
     for (h, rate) in rates.iter().enumerate() {
@@ -30,7 +30,7 @@ fn trace(seed: u64) -> Vec<Vec<Request>> {
 fn platforms() -> Platforms {
     Platforms {
         lambda: LambdaConfig { init_ms: vec![400.0], ..LambdaConfig::default() },
-        task_usd_per_hour: 0.04937,
+        task_usd_per_hour: 0.01234,
         window_s: 3600.0,
     }
 }
