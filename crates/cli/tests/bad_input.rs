@@ -82,18 +82,3 @@ async fn images_over_the_pixel_limit_are_refused() {
     let (_, page) = get(&server.at("/v1/inferences")).await;
     assert!(page["items"].as_array().unwrap().is_empty());
 }
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}

@@ -48,19 +48,6 @@ async fn deleting_records_takes_the_image_with_the_last_one() {
     assert_eq!(delete(&server.at("/v1/inferences/not-an-id")).await, 404);
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn sigterm_finishes_queued_requests_then_exits_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -202,3 +202,17 @@ pub fn reencode(jpeg: &[u8], format: image::ImageFormat) -> Vec<u8> {
     img.write_to(&mut out, format).unwrap();
     out.into_inner()
 }
+
+/// Every file under `dir`, recursively (empty if `dir` does not exist).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
