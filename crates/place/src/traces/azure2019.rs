@@ -78,37 +78,25 @@ pub fn read_invocations(path: &Path) -> Result<(Vec<InvocationSeries>, ReadRepor
             message: "the minute columns are not 1, 2, 3, … (expected `1`… or `minute_1`…)".into(),
         });
     }
-    let mut report = ReadReport::default();
-    let mut out = Vec::new();
-    for (line, row) in table.rows(&mut report) {
-        let parsed = (|| -> Result<InvocationSeries, String> {
-            let per_minute = minutes
-                .iter()
-                .map(|&(m, i)| {
-                    let v = number(&row, i, &format!("count of minute {m}"))?;
-                    if v.fract() != 0.0 || v > u32::MAX as f64 {
-                        return Err(format!("count of minute {m} is not a whole number"));
-                    }
-                    Ok(v as u32)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(InvocationSeries {
-                function: text(&row, function, "HashFunction")?.to_string(),
-                app: text(&row, app, "HashApp")?.to_string(),
-                owner: text(&row, owner, "HashOwner")?.to_string(),
-                trigger: trigger.and_then(|i| row.get(i)).map(str::trim).filter(|t| !t.is_empty()).map(String::from),
-                per_minute,
+    Ok(table.read_all(|row| -> Result<InvocationSeries, String> {
+        let per_minute = minutes
+            .iter()
+            .map(|&(m, i)| {
+                let v = number(row, i, &format!("count of minute {m}"))?;
+                if v.fract() != 0.0 || v > u32::MAX as f64 {
+                    return Err(format!("count of minute {m} is not a whole number"));
+                }
+                Ok(v as u32)
             })
-        })();
-        match parsed {
-            Ok(series) => {
-                report.read += 1;
-                out.push(series);
-            }
-            Err(reason) => report.skip(line, reason),
-        }
-    }
-    Ok((out, report))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(InvocationSeries {
+            function: text(row, function, "HashFunction")?.to_string(),
+            app: text(row, app, "HashApp")?.to_string(),
+            owner: text(row, owner, "HashOwner")?.to_string(),
+            trigger: trigger.and_then(|i| row.get(i)).map(str::trim).filter(|t| !t.is_empty()).map(String::from),
+            per_minute,
+        })
+    }))
 }
 
 const DURATION_PERCENTILES: [(f64, &str); 7] = [
@@ -129,27 +117,15 @@ pub fn read_durations(path: &Path) -> Result<(Vec<DurationStats>, ReadReport), T
         (table.column("HashFunction")?, table.column("HashApp")?, table.column("Count")?, table.column("Average")?);
     let columns: Vec<(f64, usize)> =
         DURATION_PERCENTILES.iter().map(|&(p, c)| table.column(c).map(|i| (p, i))).collect::<Result<_, _>>()?;
-    let mut report = ReadReport::default();
-    let mut out = Vec::new();
-    for (line, row) in table.rows(&mut report) {
-        let parsed = (|| -> Result<DurationStats, String> {
-            Ok(DurationStats {
-                function: text(&row, function, "HashFunction")?.to_string(),
-                app: text(&row, app, "HashApp")?.to_string(),
-                count: number(&row, count, "Count")? as u64,
-                average_ms: number(&row, average, "Average")?,
-                percentiles: percentiles(&row, &columns)?,
-            })
-        })();
-        match parsed {
-            Ok(d) => {
-                report.read += 1;
-                out.push(d);
-            }
-            Err(reason) => report.skip(line, reason),
-        }
-    }
-    Ok((out, report))
+    Ok(table.read_all(|row| -> Result<DurationStats, String> {
+        Ok(DurationStats {
+            function: text(row, function, "HashFunction")?.to_string(),
+            app: text(row, app, "HashApp")?.to_string(),
+            count: number(row, count, "Count")? as u64,
+            average_ms: number(row, average, "Average")?,
+            percentiles: percentiles(row, &columns)?,
+        })
+    }))
 }
 
 /// Reads the per-app memory percentiles.
@@ -161,26 +137,14 @@ pub fn read_memory(path: &Path) -> Result<(Vec<MemoryStats>, ReadReport), TraceE
         .iter()
         .map(|&p| table.column(&format!("AverageAllocatedMb_pct{p}")).map(|i| (p, i)))
         .collect::<Result<_, _>>()?;
-    let mut report = ReadReport::default();
-    let mut out = Vec::new();
-    for (line, row) in table.rows(&mut report) {
-        let parsed = (|| -> Result<MemoryStats, String> {
-            Ok(MemoryStats {
-                app: text(&row, app, "HashApp")?.to_string(),
-                sample_count: number(&row, samples, "SampleCount")? as u64,
-                average_mb: number(&row, average, "AverageAllocatedMb")?,
-                percentiles: percentiles(&row, &columns)?,
-            })
-        })();
-        match parsed {
-            Ok(m) => {
-                report.read += 1;
-                out.push(m);
-            }
-            Err(reason) => report.skip(line, reason),
-        }
-    }
-    Ok((out, report))
+    Ok(table.read_all(|row| -> Result<MemoryStats, String> {
+        Ok(MemoryStats {
+            app: text(row, app, "HashApp")?.to_string(),
+            sample_count: number(row, samples, "SampleCount")? as u64,
+            average_mb: number(row, average, "AverageAllocatedMb")?,
+            percentiles: percentiles(row, &columns)?,
+        })
+    }))
 }
 
 fn percentiles(row: &csv::StringRecord, columns: &[(f64, usize)]) -> Result<Vec<(f64, f64)>, String> {

@@ -23,30 +23,19 @@ pub fn read_invocations(path: &Path) -> Result<(Vec<Invocation>, ReadReport), Tr
     let mut table = Table::open(path)?;
     let (app, func, end, duration) =
         (table.column("app")?, table.column("func")?, table.column("end_timestamp")?, table.column("duration")?);
-    let mut report = ReadReport::default();
-    let mut out = Vec::new();
-    for (line, row) in table.rows(&mut report) {
-        let parsed = (|| -> Result<Invocation, String> {
-            let end_s = number(&row, end, "end_timestamp")?;
-            let duration_s = number(&row, duration, "duration")?;
-            if duration_s > end_s + 1e-6 {
-                return Err("starts before the trace (duration > end_timestamp)".into());
-            }
-            Ok(Invocation {
-                app: text(&row, app, "app")?.to_string(),
-                func: text(&row, func, "func")?.to_string(),
-                start_s: (end_s - duration_s).max(0.0),
-                duration_s,
-            })
-        })();
-        match parsed {
-            Ok(i) => {
-                report.read += 1;
-                out.push(i);
-            }
-            Err(reason) => report.skip(line, reason),
+    let (mut out, report) = table.read_all(|row| -> Result<Invocation, String> {
+        let end_s = number(row, end, "end_timestamp")?;
+        let duration_s = number(row, duration, "duration")?;
+        if duration_s > end_s + 1e-6 {
+            return Err("starts before the trace (duration > end_timestamp)".into());
         }
-    }
+        Ok(Invocation {
+            app: text(row, app, "app")?.to_string(),
+            func: text(row, func, "func")?.to_string(),
+            start_s: (end_s - duration_s).max(0.0),
+            duration_s,
+        })
+    });
     out.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     Ok((out, report))
 }

@@ -106,17 +106,26 @@ impl Table {
         self.header.iter().position(|h| h == column)
     }
 
-    /// Every row with its line number; a row the CSV parser rejects is skipped and counted.
-    pub fn rows(&mut self, report: &mut ReadReport) -> Vec<(u64, csv::StringRecord)> {
-        let mut rows = Vec::new();
+    /// Every row turned into a record by `parse`; rows the CSV parser rejects or `parse`
+    /// refuses (its `Err` is the reason) are skipped and counted.
+    pub fn read_all<T>(&mut self, parse: impl Fn(&csv::StringRecord) -> Result<T, String>) -> (Vec<T>, ReadReport) {
+        let mut report = ReadReport::default();
+        let mut out = Vec::new();
         for (i, row) in self.reader.records().enumerate() {
             let line = i as u64 + 2;
-            match row {
-                Ok(r) => rows.push((r.position().map_or(line, |p| p.line()), r)),
-                Err(e) => report.skip(line, format!("unreadable row ({})", first_words(&e.to_string()))),
+            let parsed = match row {
+                Ok(r) => parse(&r).map_err(|reason| (r.position().map_or(line, |p| p.line()), reason)),
+                Err(e) => Err((line, format!("unreadable row ({})", first_words(&e.to_string())))),
+            };
+            match parsed {
+                Ok(record) => {
+                    report.read += 1;
+                    out.push(record);
+                }
+                Err((line, reason)) => report.skip(line, reason),
             }
         }
-        rows
+        (out, report)
     }
 }
 
