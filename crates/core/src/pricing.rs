@@ -52,21 +52,32 @@ pub enum PricingProfile {
 impl Default for PricingProfile {
     /// A 1,024 MB x86 Lambda function behind an HTTP API gateway.
     fn default() -> Self {
-        PricingProfile::Lambda {
-            memory_mb: 1024.0,
-            usd_per_gb_s: LAMBDA_X86_USD_PER_GB_S,
-            usd_per_request: LAMBDA_USD_PER_REQUEST,
-            api_gateway_usd_per_million: API_GATEWAY_HTTP_USD_PER_MILLION,
-        }
+        PricingProfile::lambda_x86(1024.0, API_GATEWAY_HTTP_USD_PER_MILLION)
     }
 }
 
+/// USD per hour of a Fargate task with `vcpu` vCPUs and `memory_gb` GB.
+pub fn fargate_usd_per_hour(vcpu: f64, memory_gb: f64) -> f64 {
+    vcpu * FARGATE_USD_PER_VCPU_HOUR + memory_gb * FARGATE_USD_PER_GB_HOUR
+}
+
 impl PricingProfile {
+    /// An x86 Lambda function of `memory_mb` at list prices, behind a gateway costing
+    /// `api_gateway_usd_per_million` (0 for a function URL).
+    pub fn lambda_x86(memory_mb: f64, api_gateway_usd_per_million: f64) -> Self {
+        PricingProfile::Lambda {
+            memory_mb,
+            usd_per_gb_s: LAMBDA_X86_USD_PER_GB_S,
+            usd_per_request: LAMBDA_USD_PER_REQUEST,
+            api_gateway_usd_per_million,
+        }
+    }
+
     /// A Fargate task with `vcpu` vCPUs and `memory_gb` GB serving `concurrency` requests at
     /// once behind an HTTP API gateway.
     pub fn fargate(vcpu: f64, memory_gb: f64, concurrency: f64) -> Self {
         PricingProfile::Container {
-            usd_per_hour: vcpu * FARGATE_USD_PER_VCPU_HOUR + memory_gb * FARGATE_USD_PER_GB_HOUR,
+            usd_per_hour: fargate_usd_per_hour(vcpu, memory_gb),
             concurrency,
             api_gateway_usd_per_million: API_GATEWAY_HTTP_USD_PER_MILLION,
         }

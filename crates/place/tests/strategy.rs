@@ -72,7 +72,7 @@ fn regret_is_never_negative_where_the_policy_meets_the_slo() {
 /// regret target, ≤ 10 %, is printed but not yet met by this first policy).
 #[test]
 fn azure_2019_sample_evaluation() {
-    use infergate_core::pricing::{LAMBDA_USD_PER_REQUEST, LAMBDA_X86_USD_PER_GB_S};
+    use infergate_core::pricing::fargate_usd_per_hour;
     use infergate_core::PricingProfile;
     use infergate_place::replay::{duration_distribution, ecs_tasks_for, requests_from_minutes};
     use infergate_place::strategy::simulate_window;
@@ -84,10 +84,7 @@ fn azure_2019_sample_evaluation() {
         Some(&t.join("azure2019_memory.csv")),
     )
     .unwrap();
-    let task_usd_per_hour = match PricingProfile::fargate(0.25, 0.5, 1.0) {
-        PricingProfile::Container { usd_per_hour, .. } => usd_per_hour,
-        _ => unreachable!(),
-    };
+    let task_usd_per_hour = fargate_usd_per_hour(0.25, 0.5);
     #[derive(Default, Debug)]
     struct Totals {
         cost: f64,
@@ -102,12 +99,7 @@ fn azure_2019_sample_evaluation() {
         let median = f.durations.percentiles.iter().find(|(p, _)| *p == 50.0).map_or(0.0, |&(_, v)| v);
         let slo = 2.0 * median + 200.0;
         let memory_mb = f.memory.as_ref().map_or(128.0, |m| m.average_mb.max(128.0));
-        let pricing = PricingProfile::Lambda {
-            memory_mb,
-            usd_per_gb_s: LAMBDA_X86_USD_PER_GB_S,
-            usd_per_request: LAMBDA_USD_PER_REQUEST,
-            api_gateway_usd_per_million: 0.0,
-        };
+        let pricing = PricingProfile::lambda_x86(memory_mb, 0.0);
         let p = Platforms {
             lambda: LambdaConfig { pricing, ..LambdaConfig::default() },
             task_usd_per_hour,
