@@ -39,17 +39,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/infergate-batching.XXXXXX")"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "== $*" >&2; }
 . "$root/bench/lib.sh"
+start_work infergate-batching
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "building (cargo build --release -p infergate)"

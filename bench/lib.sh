@@ -1,5 +1,27 @@
-# Helpers shared by the benchmark scripts (sourced). They use the caller's $work (a scratch
-# directory), $bin (the release binary), $model, $labels and the $pids array.
+# Helpers shared by the benchmark scripts (sourced). They use the caller's $bin (the release
+# binary), $model and $labels, and the $work directory and $pids array set by start_work.
+
+say() { echo "== $*" >&2; }
+
+# start_work NAME: a scratch directory $work, an empty $pids, and traps that stop every
+# process in $pids and remove $work when the script ends.
+start_work() {
+    work="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+    pids=()
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+cleanup() {
+    local pid
+    for pid in "${pids[@]+"${pids[@]}"}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$work"
+}
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

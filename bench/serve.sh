@@ -56,24 +56,9 @@ for f in "$model" "$labels" "$peers/classify_fastapi.py" "${image_dirs[@]}"; do
     [ -e "$f" ] || { echo "missing $f" >&2; exit 1; }
 done
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/infergate-bench.XXXXXX")"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "== $*" >&2; }
-# free_port, wait_started, stop, start_server (shared with bench/batching.sh)
+# say, start_work, free_port, wait_started, stop, start_server (shared with bench/batching.sh)
 . "$root/bench/lib.sh"
+start_work infergate-bench
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "building (cargo build --release -p infergate, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
