@@ -141,7 +141,7 @@ fn keep_warm(state: &AppState, models: &[infergate_core::ModelSpec], min_warm: u
     }
     for spec in models.iter().filter(|m| m.active) {
         let spec = Arc::new(spec.clone());
-        let version = state.pool().version(&spec, state.artifact_path(&spec));
+        let version = state.pool().version(&spec, || state.artifact_path(&spec));
         version.set_min_warm(min_warm);
         let timeout = state.config().load_timeout();
         tokio::task::spawn_blocking(move || {

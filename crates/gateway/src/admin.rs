@@ -55,7 +55,7 @@ pub async fn warm_handler(
         ));
     }
     let spec = state.resolve_model(Some(&name), q.version).await?;
-    let pool = state.pool().version(&spec, state.artifact_path(&spec));
+    let pool = state.pool().version(&spec, || state.artifact_path(&spec));
     let timeout = state.config().load_timeout();
     let report = tokio::task::spawn_blocking(move || pool.warm(count, timeout))
         .await
@@ -135,7 +135,7 @@ where
     F: FnOnce(Store, Arc<ModelSpec>) -> Fut,
     Fut: std::future::Future<Output = Result<(ModelSpec, Option<i64>), StoreError>>,
 {
-    let pool = state.pool().version(&target, state.artifact_path(&target));
+    let pool = state.pool().version(&target, || state.artifact_path(&target));
     let timeout = state.config().load_timeout();
     let warming = pool.clone();
     let report = tokio::task::spawn_blocking(move || warming.warm(1, timeout))

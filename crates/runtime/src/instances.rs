@@ -344,7 +344,8 @@ pub struct InstancePool {
     policy: ServingPolicy,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn PoolObserver>,
-    versions: Mutex<HashMap<(String, i64), Arc<VersionPool>>>,
+    /// By model name, then version (looked up without allocating on every request).
+    versions: Mutex<HashMap<String, HashMap<i64, Arc<VersionPool>>>>,
 }
 
 impl InstancePool {
@@ -381,16 +382,21 @@ impl InstancePool {
         &self.policy
     }
 
-    /// The pool of `spec`, created (empty) on first use; its model file is `artifact`.
-    pub fn version(&self, spec: &Arc<ModelSpec>, artifact: PathBuf) -> Arc<VersionPool> {
+    /// The pool of `spec`, created (empty) on first use with its model file at `artifact()`.
+    pub fn version(&self, spec: &Arc<ModelSpec>, artifact: impl FnOnce() -> PathBuf) -> Arc<VersionPool> {
         let mut versions = self.versions.lock();
+        if let Some(pool) = versions.get(spec.name.as_str()).and_then(|v| v.get(&spec.version)) {
+            return pool.clone();
+        }
         versions
-            .entry((spec.name.clone(), spec.version))
+            .entry(spec.name.clone())
+            .or_default()
+            .entry(spec.version)
             .or_insert_with(|| {
                 let (queue_in, queue_out) = crossbeam_channel::bounded(self.policy.batch.queue_capacity.max(1));
                 Arc::new(VersionPool {
                     spec: spec.clone(),
-                    artifact,
+                    artifact: artifact(),
                     engine: self.engine.clone(),
                     policy: self.policy.clone(),
                     min_warm: AtomicUsize::new(0),
@@ -408,12 +414,12 @@ impl InstancePool {
 
     /// The pool of `name`/`version`, if it was ever used.
     pub fn get(&self, name: &str, version: i64) -> Option<Arc<VersionPool>> {
-        self.versions.lock().get(&(name.to_string(), version)).cloned()
+        self.versions.lock().get(name).and_then(|v| v.get(&version)).cloned()
     }
 
     /// Every version pool.
     pub fn all(&self) -> Vec<Arc<VersionPool>> {
-        self.versions.lock().values().cloned().collect()
+        self.versions.lock().values().flat_map(|v| v.values().cloned()).collect()
     }
 
     /// Unloads every instance idle past `keep_alive` (keeping each version's `min_warm`) and

@@ -116,7 +116,7 @@ fn policy(max_batch: usize, max_instances: usize) -> ServingPolicy {
 fn cold_start_then_warm_then_unloaded_after_keep_alive() {
     let clock = Arc::new(ManualClock::new());
     let pools = InstancePool::new(engine(), policy(1, 1)).with_clock(clock.clone());
-    let pool = pools.version(&spec(), model_path());
+    let pool = pools.version(&spec(), model_path);
     let x = tensors(1).remove(0);
 
     let first = run_one(&pool, x.clone());
@@ -137,7 +137,7 @@ fn cold_start_then_warm_then_unloaded_after_keep_alive() {
 fn min_warm_instances_stay_loaded() {
     let clock = Arc::new(ManualClock::new());
     let pools = InstancePool::new(engine(), policy(1, 2)).with_clock(clock.clone());
-    let pool = pools.version(&spec(), model_path());
+    let pool = pools.version(&spec(), model_path);
     pool.set_min_warm(1);
     let report = pool.warm(1, Duration::from_secs(60)).unwrap();
     assert_eq!((report.instances, report.loaded_ms.len()), (1, 1));
@@ -150,10 +150,10 @@ fn min_warm_instances_stay_loaded() {
 #[test]
 fn batched_answers_equal_unbatched_ones() {
     let inputs = tensors(24);
-    let single = InstancePool::new(engine(), policy(1, 1)).version(&spec(), model_path());
+    let single = InstancePool::new(engine(), policy(1, 1)).version(&spec(), model_path);
     let alone: Vec<Vec<f32>> = inputs.iter().map(|x| run_one(&single, x.clone()).output.data).collect();
 
-    let batched = InstancePool::new(engine(), policy(8, 1)).version(&spec(), model_path());
+    let batched = InstancePool::new(engine(), policy(8, 1)).version(&spec(), model_path);
     batched.warm(1, Duration::from_secs(60)).unwrap();
     let (reply, answers) = mpsc::channel();
     // Hold the only instance until every job is queued, so that they must share batches.
@@ -188,7 +188,7 @@ fn batched_answers_equal_unbatched_ones() {
 fn a_full_queue_refuses_at_once() {
     let mut p = policy(1, 1);
     p.batch.queue_capacity = 2;
-    let pool = InstancePool::new(engine(), p).version(&spec(), model_path());
+    let pool = InstancePool::new(engine(), p).version(&spec(), model_path);
     pool.warm(1, Duration::from_secs(60)).unwrap();
     let x = tensors(1).remove(0);
     let (reply, answers) = mpsc::channel();
@@ -212,7 +212,7 @@ fn a_model_that_fails_to_load_fails_its_waiting_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.onnx");
     std::fs::write(&broken, b"not a model").unwrap();
-    let pool = InstancePool::new(engine(), policy(1, 1)).version(&spec(), broken);
+    let pool = InstancePool::new(engine(), policy(1, 1)).version(&spec(), move || broken);
     let (reply, answer) = mpsc::channel();
     pool.submit(job(vec![0.0; 3 * 224 * 224], &reply)).unwrap();
     let err = answer.recv_timeout(Duration::from_secs(60)).unwrap().unwrap_err();
