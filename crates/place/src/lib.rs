@@ -11,8 +11,14 @@
 //! - [`strategy`]: hybrid placement per window (k tasks + Lambda overflow), the hindsight
 //!   oracle and the past-only policy.
 //!
-//! Predictors, the CLI and evaluation build on these (see the issue list).
+//! - [`features`]: what a decision looks at (the seed's four fields plus rate, burstiness,
+//!   memory, duration, concurrency).
+//! - [`evaluate`]: a trace replayed under every strategy, with latency, cost, regret and SLO
+//!   violations; [`histogram`] keeps the latencies.
 
+pub mod evaluate;
+pub mod features;
+pub mod histogram;
 pub mod replay;
 pub mod scenario;
 pub mod sim;
