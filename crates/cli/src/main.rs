@@ -7,6 +7,7 @@ mod config;
 mod engine;
 mod keys;
 mod models;
+mod route;
 mod runtime_args;
 mod serve;
 mod train;
@@ -44,6 +45,9 @@ enum Command {
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
     BenchHttp(bench::BenchArgs),
+    /// Placement: replay traces under every strategy, build datasets, train the router.
+    #[command(subcommand)]
+    Route(route::RouteCommand),
 }
 
 fn main() {
@@ -74,6 +78,7 @@ fn run() -> Result<()> {
             Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
+            Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),
         }
     })
 }

@@ -86,7 +86,9 @@ impl FunctionWorkload {
         let median = f.durations.percentiles.iter().find(|(p, _)| *p == 50.0).map_or(f.durations.average_ms, |p| p.1);
         let memory_mb = f.memory.as_ref().map_or(DEFAULT_MEMORY_MB, |m| m.average_mb.max(DEFAULT_MEMORY_MB));
         let span_s = f.invocations.per_minute.len() as f64 * 60.0;
-        let mean = f.durations.average_ms;
+        // The fleet is sized with the mean of the execution times actually drawn (the
+        // percentile curve's mean can differ from the file's `Average`).
+        let mean = requests.iter().map(|r| r.exec_ms).sum::<f64>() / requests.len().max(1) as f64;
         FunctionWorkload {
             name: f.invocations.function.clone(),
             requests,
