@@ -39,8 +39,9 @@ pub fn run(config: &Config, args: EvaluateArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message("replaying");
-    let evaluation =
-        infergate_place::evaluate::evaluate(&workloads, &settings, None, threads, &|done| bar.set_position(done as u64));
+    let evaluation = infergate_place::evaluate::evaluate(&workloads, &settings, None, threads, &|done| {
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
 
     let input = match (&args.trace.scenario, &args.trace.trace) {

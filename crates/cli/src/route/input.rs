@@ -152,7 +152,12 @@ pub fn settings(args: &PlatformArgs) -> Result<Settings> {
                 let mut runtimes: Vec<&str> = profiles.iter().map(|p| p.runtime.as_str()).collect();
                 runtimes.sort_unstable();
                 runtimes.dedup();
-                bail!("{} has no cold starts for --runtime {:?}; it has: {}", path.display(), args.runtime, runtimes.join(", "));
+                bail!(
+                    "{} has no cold starts for --runtime {:?}; it has: {}",
+                    path.display(),
+                    args.runtime,
+                    runtimes.join(", ")
+                );
             }
             samples
         }
