@@ -18,12 +18,14 @@ pub struct ApiError {
     pub message: String,
     /// Seconds after which retrying makes sense (sent as `Retry-After`).
     pub retry_after: Option<u64>,
+    /// The request field at fault, sent as `field` (422 errors).
+    pub field: Option<String>,
 }
 
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), retry_after: None, field: None }
     }
     /// The same error with a `Retry-After: seconds` header.
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -45,6 +47,12 @@ impl ApiError {
     /// 429: over the rate limit; retrying makes sense after `seconds`.
     pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).retry_after(seconds)
+    }
+    /// 422: the JSON is well formed but `field` is missing, of the wrong type or out of range.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
+        e.field = Some(field.into());
+        e
     }
     /// 404: no such thing.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
@@ -77,7 +85,10 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, "{}", self.message);
         }
-        let body = serde_json::json!({ "error": self.message, "code": self.code });
+        let mut body = serde_json::json!({ "error": self.message, "code": self.code });
+        if let Some(field) = &self.field {
+            body["field"] = field.as_str().into();
+        }
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());

@@ -11,6 +11,8 @@
 //!   [`auth`], and admins manage keys under `/v1/admin/keys`, see [`keys`]; browsers may call
 //!   from the configured origins, see [`cors`].
 //!
+//! - the router: the seed's `POST /predict` and `POST /v1/route`, see [`placement`].
+//!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
 pub mod admin;
@@ -27,6 +29,7 @@ pub mod jobs;
 pub mod keys;
 pub mod metrics;
 pub mod oip;
+pub mod placement;
 pub mod registry;
 pub mod routes;
 pub mod state;

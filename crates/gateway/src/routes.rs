@@ -3,7 +3,7 @@
 //! built from it, so neither can list a route the other lacks.
 
 use crate::state::AppState;
-use crate::{admin, alarms, classify, history, keys, metrics, oip, registry, stats};
+use crate::{admin, alarms, classify, history, keys, metrics, oip, placement, registry, stats};
 use axum::http::Method;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Json;
@@ -47,6 +47,27 @@ const IMAGE_BODY: &[&str] = &["image/jpeg", "image/png", "image/webp", "multipar
 pub fn endpoints() -> Vec<Endpoint> {
     use Method as M;
     let mut all = vec![
+        Endpoint {
+            path: "/predict",
+            handler: post(placement::predict_handler),
+            ops: vec![Op {
+                body: &["application/json"],
+                ..op(
+                    M::POST,
+                    "predictPlatform",
+                    "The seed's router: lambda or ecs for a workload, with confidence",
+                    200,
+                )
+            }],
+        },
+        Endpoint {
+            path: "/v1/route",
+            handler: post(placement::route_handler),
+            ops: vec![Op {
+                body: &["application/json"],
+                ..op(M::POST, "routeWorkload", "Each platform's predicted latency and cost, the decision and why", 200)
+            }],
+        },
         Endpoint {
             path: "/v1/classify",
             handler: post(classify::classify_handler),

@@ -6,7 +6,9 @@ use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
 use crate::error::ApiResult;
 use crate::metrics::Metrics;
+use crate::placement::{RouterLoader, RouterSlot};
 use infergate_core::{ModelSpec, PricingProfile};
+use infergate_place::sim::lambda::LambdaConfig;
 use infergate_runtime::InstancePool;
 use infergate_store::Store;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,10 @@ struct Inner {
     metrics: Arc<Metrics>,
     pricing: PricingProfile,
     limiter: RateLimiter,
+    router: RouterSlot,
+    router_loader: Option<RouterLoader>,
+    route_lambda: LambdaConfig,
+    route_task_usd_per_hour: f64,
 }
 
 impl AppState {
@@ -42,7 +48,46 @@ impl AppState {
         pricing: PricingProfile,
     ) -> Self {
         let (models, limiter) = (ModelDirectory::default(), RateLimiter::default());
-        AppState(Arc::new(Inner { store, pool, config, access, data_dir, models, limiter, metrics, pricing }))
+        AppState(Arc::new(Inner {
+            store,
+            pool,
+            config,
+            access,
+            data_dir,
+            models,
+            limiter,
+            metrics,
+            pricing,
+            router: RouterSlot::default(),
+            router_loader: None,
+            route_lambda: LambdaConfig::default(),
+            route_task_usd_per_hour: infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
+        }))
+    }
+
+    /// The same state with a way to load router models (for `/predict`) and the platforms
+    /// `/v1/route` prices. Call before the state is cloned (it panics otherwise: a wiring bug).
+    pub fn with_router(mut self, loader: RouterLoader, lambda: LambdaConfig, task_usd_per_hour: f64) -> Self {
+        let inner = Arc::get_mut(&mut self.0).expect("with_router is called before the state is shared");
+        inner.router_loader = Some(loader);
+        inner.route_lambda = lambda;
+        inner.route_task_usd_per_hour = task_usd_per_hour;
+        self
+    }
+
+    /// The router model slot.
+    pub fn router_slot(&self) -> &RouterSlot {
+        &self.0.router
+    }
+
+    /// How router models are loaded, when this build can.
+    pub fn router_loader(&self) -> Option<&RouterLoader> {
+        self.0.router_loader.as_ref()
+    }
+
+    /// Lambda settings and the container task price `/v1/route` uses.
+    pub fn route_platforms(&self) -> (LambdaConfig, f64) {
+        (self.0.route_lambda.clone(), self.0.route_task_usd_per_hour)
     }
 
     /// How answers are priced.

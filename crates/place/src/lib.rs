@@ -15,11 +15,13 @@
 //!   memory, duration, concurrency).
 //! - [`evaluate`]: a trace replayed under every strategy, with latency, cost, regret and SLO
 //!   violations; [`histogram`] keeps the latencies.
+//! - [`router`]: the HTTP questions — the seed's `/predict` and `/v1/route` — without HTTP.
 
 pub mod evaluate;
 pub mod features;
 pub mod histogram;
 pub mod replay;
+pub mod router;
 pub mod scenario;
 pub mod sim;
 pub mod strategy;

@@ -47,6 +47,10 @@ pub struct WindowRun {
     pub result: WindowResult,
     /// Latency of each request, sorted ascending; throttled requests are `+inf`.
     pub latencies: Vec<f64>,
+    /// Requests the tasks took (the rest went to Lambda).
+    pub on_tasks: usize,
+    /// Lambda cold starts.
+    pub cold_starts: usize,
 }
 
 /// The decision space: 0, 1, 2, 3, 5, 8, 13, … up to and including the first value ≥ `max`.
@@ -83,6 +87,8 @@ pub fn run_window(requests: &[Request], tasks: usize, p: &Platforms, slo_ms: f64
     }
     let run = lambda::simulate(&overflow, &p.lambda, seed);
     let throttled = run.outcomes.iter().filter(|o| o.throttled).count();
+    let cold_starts = run.outcomes.iter().filter(|o| o.cold).count();
+    let on_tasks = requests.len() - overflow.len();
     latencies.extend(run.outcomes.iter().map(|o| if o.throttled { f64::INFINITY } else { o.latency_ms }));
     latencies.sort_by(f64::total_cmp);
     let p95_ms = match latencies.len() {
@@ -97,7 +103,7 @@ pub fn run_window(requests: &[Request], tasks: usize, p: &Platforms, slo_ms: f64
         over_slo: latencies.iter().filter(|&&l| l > slo_ms).count(),
         throttled,
     };
-    WindowRun { result, latencies }
+    WindowRun { result, latencies, on_tasks, cold_starts }
 }
 
 /// Which of `results` (one window under each decision) is best: the cheapest that meets the

@@ -67,6 +67,8 @@ const RULES: &[(Methods, &str, Need)] = &[
     (Delete, "/v1/inferences", Always(Admin)),
     (Delete, "/v1/inferences/*", Always(Admin)),
     (Any, "/v1/classify", Always(Client)),
+    (Post, "/predict", Always(Client)),
+    (Post, "/v1/route", Always(Client)),
     (Any, "/v1/inferences", Always(Client)),
     (Any, "/v1/inferences/*", Always(Client)),
     (Get, "/v1/models", Always(Client)),
