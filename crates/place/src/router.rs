@@ -100,12 +100,15 @@ impl SeedRequest {
     }
 }
 
+/// A classifier's probability that `lambda` is right, for one feature row.
+pub type LambdaProbability = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
 /// A trained platform classifier as the server holds it.
 pub struct RouterModel {
     /// Feature names in the order `predict` expects.
     pub features: Vec<String>,
     /// Probability that `lambda` is the right platform for a feature row.
-    pub predict: Box<dyn Fn(&[f64]) -> f64 + Send + Sync>,
+    pub predict: LambdaProbability,
     /// The seed's `model_info.model_type` (e.g. "LightGBM gradient-boosted trees").
     pub model_type: String,
     /// Accuracy on the held-out split, when measured.
@@ -297,12 +300,14 @@ pub fn route(req: &RouteRequest, lambda: &LambdaConfig, task_usd_per_hour: f64) 
         if req.arrival_rate * HORIZON_S > MAX_SIMULATED { MAX_SIMULATED / req.arrival_rate } else { HORIZON_S };
     let mut requests = Vec::new();
     let mut t = 0.0;
-    while req.arrival_rate > 0.0 {
-        t += -(1.0 - rng.random_range(0.0..1.0f64)).ln() / req.arrival_rate;
-        if t >= horizon_s {
-            break;
+    if req.arrival_rate > 0.0 {
+        loop {
+            t += -(1.0 - rng.random_range(0.0..1.0f64)).ln() / req.arrival_rate;
+            if t >= horizon_s {
+                break;
+            }
+            requests.push(Request { arrival_s: t, exec_ms: req.exec_ms.sample(&mut rng).max(0.0) });
         }
-        requests.push(Request { arrival_s: t, exec_ms: req.exec_ms.sample(&mut rng).max(0.0) });
     }
     let mut exec: Vec<f64> = requests.iter().map(|r| r.exec_ms).collect();
     exec.sort_by(f64::total_cmp);
