@@ -124,3 +124,36 @@ fn bad_input_is_a_clear_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// `route simulate` on a scenario: the dataset's SHA-256 (printed, and of the file) is the
+/// same for the same seed and different for another.
+#[test]
+fn simulate_is_deterministic_per_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |seed: &str, name: &str| {
+        let out = dir.path().join(name);
+        let result = infergate()
+            .args(["route", "simulate", "--scenario"])
+            .arg(workspace().join("scenarios/thumbnail_processing.yaml"))
+            .args(["--window-s", "600", "--seed", seed, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        let text = String::from_utf8_lossy(&result.stdout).to_string();
+        let printed = text.lines().find_map(|l| l.strip_prefix("sha256 ")).unwrap().to_string();
+        let bytes = std::fs::read(&out).unwrap();
+        use sha2::Digest;
+        assert_eq!(printed, hex::encode(sha2::Sha256::digest(&bytes)), "the printed hash is the file's");
+        let csv = String::from_utf8(bytes).unwrap();
+        assert!(
+            csv.starts_with("function,window,requests,slo_ms,workload_type,payload_size_kb,time_window,load_pattern,")
+        );
+        assert!(csv.lines().count() > 5, "a row per 10-minute window: {csv}");
+        assert!(csv.contains(",thumbnail_processing,150,"), "the scenario's type and payload: {csv}");
+        printed
+    };
+    let a = run("3", "a.csv");
+    assert_eq!(a, run("3", "b.csv"), "same seed, same dataset");
+    assert_ne!(a, run("4", "c.csv"), "another seed, another dataset");
+}

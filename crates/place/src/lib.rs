@@ -15,8 +15,11 @@
 //!   memory, duration, concurrency).
 //! - [`evaluate`]: a trace replayed under every strategy, with latency, cost, regret and SLO
 //!   violations; [`histogram`] keeps the latencies.
+//! - [`dataset`]: labelled rows (features, per-platform outcomes, the seed's and the
+//!   objective's labels) for training the router.
 //! - [`router`]: the HTTP questions — the seed's `/predict` and `/v1/route` — without HTTP.
 
+pub mod dataset;
 pub mod evaluate;
 pub mod features;
 pub mod histogram;
