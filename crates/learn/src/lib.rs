@@ -19,6 +19,8 @@
 //! Training is deterministic for a given [`Params::seed`]. The library never prints, reads
 //! the clock or reads environment variables.
 
+#![warn(missing_docs)]
+
 pub mod artifact;
 pub mod cv;
 pub mod dataset;

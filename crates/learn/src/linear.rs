@@ -42,8 +42,8 @@ impl Linear {
     fn score(&self, row: &[f64]) -> Result<f64> {
         check_row(row, self.coef.len())?;
         let mut z = self.intercept;
-        for j in 0..row.len() {
-            z += self.coef[j] * (row[j] - self.mean[j]) / self.scale[j];
+        for (((x, c), m), s) in row.iter().zip(&self.coef).zip(&self.mean).zip(&self.scale) {
+            z += c * (x - m) / s;
         }
         Ok(z)
     }

