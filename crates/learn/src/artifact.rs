@@ -99,10 +99,17 @@ impl Model {
         }
     }
 
-    fn params_and_payload(&self) -> Result<(Value, Value)> {
+    fn params(&self) -> Value {
         match self {
-            Model::Classifier(c) => Ok((c.params(), c.payload()?)),
-            Model::Regressor(r) => Ok((r.params(), r.payload()?)),
+            Model::Classifier(c) => c.params(),
+            Model::Regressor(r) => r.params(),
+        }
+    }
+
+    fn payload(&self) -> Result<Value> {
+        match self {
+            Model::Classifier(c) => c.payload(),
+            Model::Regressor(r) => r.payload(),
         }
     }
 }
@@ -132,7 +139,7 @@ impl Artifact {
         if model.n_features() != data.n_features() {
             return Err(Error::FeatureCount { expected: model.n_features(), got: data.n_features() });
         }
-        let (params, _) = model.params_and_payload()?;
+        let params = model.params();
         let meta = ArtifactMeta {
             task: model.task(),
             learner: model.kind(),
@@ -148,8 +155,7 @@ impl Artifact {
 
     /// The JSON document.
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        let (_, payload) = self.model.params_and_payload()?;
-        let doc = Document { format: FORMAT.to_string(), meta: self.meta.clone(), model: payload };
+        let doc = Document { format: FORMAT.to_string(), meta: self.meta.clone(), model: self.model.payload()? };
         serde_json::to_vec(&doc).map_err(|e| Error::CorruptArtifact { path: PathBuf::new(), reason: e.to_string() })
     }
 

@@ -49,7 +49,7 @@ pub enum Metrics {
 }
 
 /// ROC-AUC from the Mann–Whitney rank statistic; tied scores get their average rank.
-/// `labels` are 0/1. `None` when either class is missing.
+/// `labels` are 0/1. `None` when either class is missing. Panics when the lengths differ.
 pub fn roc_auc(labels: &[f64], scores: &[f64]) -> Option<f64> {
     assert_eq!(labels.len(), scores.len(), "one score per label");
     let n_pos = labels.iter().filter(|&&l| l == 1.0).count();
@@ -76,6 +76,7 @@ pub fn roc_auc(labels: &[f64], scores: &[f64]) -> Option<f64> {
 }
 
 /// Classification metrics of predicted positive-class probabilities against 0/1 labels.
+/// Panics when the lengths differ.
 pub fn classification_metrics(labels: &[f64], probabilities: &[f64]) -> ClassificationMetrics {
     assert_eq!(labels.len(), probabilities.len(), "one probability per label");
     let mut c = [[0u64; 2]; 2];
@@ -97,7 +98,7 @@ pub fn classification_metrics(labels: &[f64], probabilities: &[f64]) -> Classifi
     }
 }
 
-/// Regression metrics of predictions against targets.
+/// Regression metrics of predictions against targets. Panics when the lengths differ.
 pub fn regression_metrics(targets: &[f64], predictions: &[f64]) -> RegressionMetrics {
     assert_eq!(targets.len(), predictions.len(), "one prediction per target");
     let n = targets.len() as f64;

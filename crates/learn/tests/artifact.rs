@@ -72,6 +72,13 @@ fn saved_then_loaded_models_predict_identically() {
 }
 
 #[test]
+fn loaded_models_can_be_shared_between_request_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Artifact>();
+    shareable::<Model>();
+}
+
+#[test]
 fn loaded_models_check_rows_and_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let data = common::separable(300, 3);

