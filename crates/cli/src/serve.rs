@@ -67,7 +67,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let pool = Arc::new(InstancePool::new(engine, policy).with_observer(metrics.clone()));
     let access = config.server.access();
     let (limits, pricing) = (config.limits.clone(), config.pricing.clone());
-    let state = AppState::new(store, pool.clone(), limits, access, data_dir.clone(), metrics, pricing);
+    let state = AppState::new(store, pool.clone(), limits, access, data_dir.clone(), metrics, pricing).with_router(
+        std::sync::Arc::new(crate::route::model::load_router),
+        infergate_place::sim::lambda::LambdaConfig::default(),
+        infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
+    );
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));

@@ -99,3 +99,92 @@ async fn bad_router_input_is_a_422_naming_the_field() {
     assert!(err["error"].as_str().unwrap().contains("infergate route train"), "{err}");
     server.stop();
 }
+
+/// The seed's two example requests (router-deployment-summary.md, test cases 1 and 2), after
+/// `route simulate` + `route train` on the Azure 2019 sample: the seed's response shape, and
+/// `route evaluate` then has a classifier row with its confusion matrix and importance charts.
+#[tokio::test]
+async fn predict_answers_the_seeds_examples_in_the_seeds_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = common::shared().join("data/traces");
+    let trace_args = |cmd: &mut std::process::Command| {
+        cmd.arg("--trace")
+            .arg(traces.join("azure2019_invocations_per_minute.csv"))
+            .arg("--durations")
+            .arg(traces.join("azure2019_durations.csv"))
+            .arg("--memory")
+            .arg(traces.join("azure2019_memory.csv"));
+    };
+    let dataset = dir.path().join("dataset.csv");
+    let mut simulate = common::infergate();
+    simulate.args(["route", "simulate", "--out"]).arg(&dataset);
+    trace_args(&mut simulate);
+    let out = simulate.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = common::infergate()
+        .args(["route", "train", "--data"])
+        .arg(&dataset)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for learner in ["gbt", "forest", "logistic"] {
+        assert!(text.contains(learner), "every learner is compared: {text}");
+    }
+    assert!(text.contains("chosen:") && text.contains("regressor lambda_p95_ms"), "{text}");
+    assert!(
+        dir.path().join("route/router.json").exists() && dir.path().join("route/regressors/ecs_cost_usd.json").exists()
+    );
+
+    let server = Server::start(dir.path(), &[], &[]);
+    let examples = [
+        json!({"workload_type": "lightweight_api", "payload_size_kb": 5.0, "time_window": "midday", "load_pattern": "medium_load"}),
+        json!({"workload_type": "heavy_processing", "payload_size_kb": 5120.0, "time_window": "evening", "load_pattern": "burst_load"}),
+    ];
+    for example in examples {
+        let (status, answer) = post(&server.at("/predict"), "application/json", example.to_string().into_bytes()).await;
+        assert_eq!(status, 200, "{answer}");
+        let keys = |v: &Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&answer), ["metrics", "model_info", "prediction", "request_context"]);
+        assert_eq!(keys(&answer["prediction"]), ["confidence", "ecs_probability", "lambda_probability", "platform"]);
+        assert_eq!(keys(&answer["metrics"]), ["inference_cost_usd", "inference_time_ms", "timestamp"]);
+        assert_eq!(keys(&answer["model_info"]), ["model_type", "test_accuracy", "training_date"]);
+        assert_eq!(answer["request_context"], example, "the request comes back as sent");
+        let p = &answer["prediction"];
+        let (l, e) = (p["lambda_probability"].as_f64().unwrap(), p["ecs_probability"].as_f64().unwrap());
+        assert!((l + e - 1.0).abs() < 1e-9 && (0.0..=1.0).contains(&l));
+        assert_eq!(p["confidence"].as_f64().unwrap(), l.max(e));
+        assert_eq!(p["platform"], if l >= 0.5 { "lambda" } else { "ecs" });
+        let accuracy = answer["model_info"]["test_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy));
+        assert!(answer["metrics"]["inference_time_ms"].as_f64().unwrap() >= 0.0);
+        assert!(answer["metrics"]["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+    server.stop();
+
+    let report = dir.path().join("report");
+    let mut evaluate = common::infergate();
+    evaluate
+        .args(["route", "evaluate", "--json", "--limit", "40", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&report);
+    trace_args(&mut evaluate);
+    let out = evaluate.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["strategies"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["lambda_only", "ecs_only", "classifier", "policy", "oracle"]);
+    for chart in ["confusion", "feature_importance"] {
+        assert!(
+            report.join(format!("{chart}.svg")).exists() && report.join(format!("{chart}.png")).exists(),
+            "{chart}"
+        );
+    }
+}

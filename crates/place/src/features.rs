@@ -188,6 +188,21 @@ impl WindowFeatures {
     }
 }
 
+/// A feature's value from text: wire names for the categorical features (`workload_type`,
+/// `time_window`, `load_pattern`, encoded as in [`WindowFeatures::value`]), numbers for the
+/// others. `None` when the text is not a valid value.
+pub fn parse_value(name: &str, text: &str) -> Option<f64> {
+    fn index<T: for<'de> Deserialize<'de>>(text: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+    }
+    match name {
+        "workload_type" => index::<WorkloadType>(text).map(|v| v as usize as f64),
+        "time_window" => index::<TimeWindow>(text).map(|v| v as usize as f64),
+        "load_pattern" => index::<LoadPattern>(text).map(|v| v as usize as f64),
+        _ => text.trim().parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +240,10 @@ mod tests {
         assert!((f.concurrency - 0.005).abs() < 1e-12);
         assert_eq!(f.vector(&SEED_FEATURES).unwrap(), vec![1.0, 2.0, 0.0, 0.0]);
         assert_eq!(f.vector(&["rate_per_s", "nope"]), Err("nope".to_string()));
+        assert_eq!(parse_value("time_window", "evening"), Some(2.0));
+        assert_eq!(parse_value("workload_type", "heavy_processing"), Some(3.0));
+        assert_eq!(parse_value("load_pattern", "soon"), None);
+        assert_eq!(parse_value("rate_per_s", "2.5"), Some(2.5));
+        assert_eq!(parse_value("rate_per_s", "inf"), None);
     }
 }

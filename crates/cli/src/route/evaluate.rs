@@ -21,6 +21,10 @@ pub struct EvaluateArgs {
     /// Directory for the table, summary.json and the charts (SVG + PNG).
     #[arg(long, default_value = "route-evaluation")]
     out: PathBuf,
+    /// A router model (from `infergate route train`) for the `classifier` strategy; default:
+    /// the data directory's route/router.json when there is one.
+    #[arg(long)]
+    classifier: Option<PathBuf>,
     /// Threads replaying functions (0: one per core); results do not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -38,8 +42,20 @@ pub fn run(config: &Config, args: EvaluateArgs) -> Result<()> {
             .expect("a valid template")
             .progress_chars("=> "),
     );
+    let classifier_path = args.classifier.clone().or_else(|| {
+        let default = infergate_gateway::placement::router_model_path(&config.server.data_dir);
+        default.exists().then_some(default)
+    });
+    let classifier = match &classifier_path {
+        Some(path) => Some(super::model::load_classifier(path).map_err(anyhow::Error::msg)?.0),
+        None => {
+            eprintln!("note: no router model (train one with `infergate route train`): no classifier row");
+            None
+        }
+    };
     bar.set_message("replaying");
-    let evaluation = infergate_place::evaluate::evaluate(&workloads, &settings, None, threads, &|done| {
+    let as_strategy = classifier.as_ref().map(|c| c as &dyn infergate_place::evaluate::PlatformClassifier);
+    let evaluation = infergate_place::evaluate::evaluate(&workloads, &settings, as_strategy, threads, &|done| {
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
@@ -61,7 +77,7 @@ pub fn run(config: &Config, args: EvaluateArgs) -> Result<()> {
             evaluation.functions, evaluation.windows_scored, settings.window_s, settings.history_windows
         );
     }
-    let charts = report::charts(&evaluation, None);
+    let charts = report::charts(&evaluation, classifier.as_ref().map(|c| c.importance.as_slice()));
     report::write(&args.out, &document, &table, &charts)?;
     // A copy under the data directory, for the dashboard: route/evaluations/<UTC time>/ and
     // route/latest.txt naming it.

@@ -3,8 +3,10 @@
 
 mod evaluate;
 mod input;
+pub mod model;
 mod report;
 mod simulate;
+mod train;
 
 use crate::config::Config;
 use anyhow::Result;
@@ -19,6 +21,9 @@ pub enum RouteCommand {
     /// Build a labelled dataset (CSV: window features, per-platform outcomes, the seed's and
     /// the objective's labels) from a trace or scenario.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Compare learners on a dataset (k-fold CV, held-out test), save the best as the router
+    /// model the server's /predict loads, and per-platform latency and cost regressors.
+    Train(Box<train::TrainArgs>),
 }
 
 /// Runs a `route` subcommand.
@@ -26,5 +31,6 @@ pub fn run(config: Config, cmd: RouteCommand) -> Result<()> {
     match cmd {
         RouteCommand::Evaluate(args) => evaluate::run(&config, *args),
         RouteCommand::Simulate(args) => simulate::run(*args),
+        RouteCommand::Train(args) => train::run(&config.server.data_dir, *args),
     }
 }

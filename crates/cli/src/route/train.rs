@@ -1,0 +1,228 @@
+//! `infergate route train`: learners compared on a `route simulate` dataset (k-fold CV on the
+//! training split, then the held-out split), the best by cross-validated ROC-AUC saved as the
+//! router model the server's `/predict` loads; regressors for each platform's p95 latency and
+//! cost saved beside it.
+
+use super::model::model_type;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use infergate_learn::{
+    cross_validate, evaluate_classifier, evaluate_regressor, fit_classifier, fit_regressor, train_test_split, Artifact,
+    Dataset, LearnerKind, Metrics, Model, Params, Task,
+};
+use infergate_place::features::{parse_value, FULL_FEATURES, SEED_FEATURES};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// `infergate route train …`
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The dataset from `infergate route simulate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Which label: `objective` (cheaper platform meeting p95 ≤ SLO) or `seed` (Lambda faster
+    /// and at most 10 % dearer).
+    #[arg(long, default_value = "objective")]
+    label: String,
+    /// Features: `seed` (the four fields `/predict` takes) or `full` (plus rate, burstiness,
+    /// memory, duration, concurrency).
+    #[arg(long, default_value = "seed")]
+    features: String,
+    /// Learners to compare, comma-separated: gbt, forest, logistic.
+    #[arg(long, default_value = "gbt,forest,logistic")]
+    learners: String,
+    /// Folds of the cross-validation on the training split.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Share of rows held out for the test split.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Seed of the split, the folds and the learners.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Where to save the router model (default: <data dir>/route/router.json, which the
+    /// server loads).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Skip the per-platform latency and cost regressors.
+    #[arg(long)]
+    no_regressors: bool,
+}
+
+/// Reads `names` and `target` from the CSV; rows with a missing or invalid value are skipped
+/// and counted.
+fn read_dataset(path: &Path, names: &[&str], target: &str) -> Result<(Dataset, usize)> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let header = reader.headers()?.clone();
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).with_context(|| {
+            format!("{}: no {name:?} column (is this a dataset from `infergate route simulate`?)", path.display())
+        })
+    };
+    let columns: Vec<usize> = names.iter().map(|n| column(n)).collect::<Result<_>>()?;
+    let target_column = column(target)?;
+    let (mut x, mut y, mut skipped) = (Vec::new(), Vec::new(), 0);
+    for record in reader.records() {
+        let Ok(record) = record else {
+            skipped += 1;
+            continue;
+        };
+        let row: Option<Vec<f64>> =
+            names.iter().zip(&columns).map(|(n, &c)| record.get(c).and_then(|t| parse_value(n, t))).collect();
+        let label = record.get(target_column).and_then(|t| t.trim().parse::<f64>().ok()).filter(|v| v.is_finite());
+        match (row, label) {
+            (Some(row), Some(label)) => {
+                x.extend(row);
+                y.push(label);
+            }
+            _ => skipped += 1,
+        }
+    }
+    if y.is_empty() {
+        bail!("{}: no usable rows for {target}", path.display());
+    }
+    let data = Dataset::new(names.iter().map(|s| s.to_string()).collect(), target, x, y)?;
+    Ok((data, skipped))
+}
+
+fn classification(m: &Metrics) -> Option<&infergate_learn::ClassificationMetrics> {
+    match m {
+        Metrics::Classification(c) => Some(c),
+        Metrics::Regression(_) => None,
+    }
+}
+
+pub fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
+    let target = match args.label.as_str() {
+        "objective" => "label_objective",
+        "seed" => "label_seed",
+        other => bail!("--label {other:?}: use objective or seed"),
+    };
+    let names: Vec<&str> = match args.features.as_str() {
+        "seed" => SEED_FEATURES.to_vec(),
+        "full" => FULL_FEATURES.to_vec(),
+        other => bail!("--features {other:?}: use seed or full"),
+    };
+    let kinds: Vec<LearnerKind> = args
+        .learners
+        .split(',')
+        .map(|s| LearnerKind::parse(Task::Classification, s.trim()))
+        .collect::<Result<_, _>>()?;
+    if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
+        bail!("--test-fraction must be between 0 and 1");
+    }
+    let (data, skipped) = read_dataset(&args.data, &names, target)?;
+    data.check_binary()?;
+    let split = train_test_split(data.y(), args.test_fraction, true, args.seed)?;
+    let (train, test) = (data.subset(&split.train), data.subset(&split.test));
+    let positives = data.y().iter().filter(|&&v| v == 1.0).count();
+    println!(
+        "{} rows ({} skipped), label {target}: {} lambda / {} ecs; train {} / test {}; features: {}",
+        data.n_rows(),
+        skipped,
+        positives,
+        data.n_rows() - positives,
+        train.n_rows(),
+        test.n_rows(),
+        names.join(", ")
+    );
+    let params = Params { seed: args.seed, ..Params::default() };
+    println!(
+        "{:<9} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9}  confusion [[tn fp] [fn tp]]",
+        "learner", "cv acc", "cv auc", "test acc", "precision", "recall", "f1", "test auc"
+    );
+    let mut results = Vec::new();
+    for kind in kinds {
+        let cv = cross_validate(Task::Classification, kind, &train, args.folds, args.seed, &params)?;
+        let model = fit_classifier(kind, &train, &params)?;
+        let m = evaluate_classifier(model.as_ref(), &test)?;
+        let cvm = classification(&cv.mean).context("classification metrics")?.clone();
+        println!(
+            "{:<9} {:>8.4} {:>8.4} {:>9.4} {:>9.4} {:>8.4} {:>8.4} {:>9.4}  {:?}",
+            kind.name(),
+            cvm.accuracy,
+            cvm.roc_auc.unwrap_or(f64::NAN),
+            m.accuracy,
+            m.precision,
+            m.recall,
+            m.f1,
+            m.roc_auc.unwrap_or(f64::NAN),
+            m.confusion
+        );
+        results.push((kind, cvm, m, model));
+    }
+    // The choice uses only the training split (cross-validation); the test split reports.
+    let best = results
+        .iter()
+        .enumerate()
+        .max_by(|a, b| {
+            let key = |r: &(LearnerKind, infergate_learn::ClassificationMetrics, _, _)| {
+                (r.1.roc_auc.unwrap_or(0.0), r.1.accuracy)
+            };
+            key(a.1).partial_cmp(&key(b.1)).unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|(i, _)| i)
+        .context("no learner")?;
+    let comparison: Vec<_> =
+        results.iter().map(|(k, cv, test, _)| json!({"learner": k.name(), "cv": cv, "test": test})).collect();
+    let (kind, cv, test_metrics, model) = results.swap_remove(best);
+    let importance: Vec<(String, f64)> = names.iter().map(|s| s.to_string()).zip(model.feature_importance()).collect();
+    let metrics = json!({
+        "test": test_metrics,
+        "cv": cv,
+        "folds": args.folds,
+        "label": target,
+        "compared": comparison,
+        "feature_importance": importance,
+    });
+    let trained_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let artifact = Artifact::new(Model::Classifier(model), &train, metrics, &trained_at)?;
+    let out = args.out.clone().unwrap_or_else(|| infergate_gateway::placement::router_model_path(data_dir));
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    artifact.save(&out)?;
+    let mut sorted = importance.clone();
+    sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!(
+        "chosen: {} ({}; best cross-validated ROC-AUC) — test accuracy {:.4}, ROC-AUC {:.4}; saved {}",
+        kind.name(),
+        model_type(kind),
+        test_metrics.accuracy,
+        test_metrics.roc_auc.unwrap_or(f64::NAN),
+        out.display()
+    );
+    println!(
+        "feature importance: {}",
+        sorted.iter().map(|(n, v)| format!("{n} {v:.3}")).collect::<Vec<_>>().join(", ")
+    );
+    if !args.no_regressors {
+        train_regressors(&args, out.parent().unwrap_or(Path::new(".")), &trained_at, &params)?;
+    }
+    Ok(())
+}
+
+/// Per-platform p95 latency and cost regressors (LightGBM on the full features), saved as
+/// `regressors/<target>.json` next to the router model, with held-out R² and MAPE printed.
+fn train_regressors(args: &TrainArgs, dir: &Path, trained_at: &str, params: &Params) -> Result<()> {
+    let dir = dir.join("regressors");
+    std::fs::create_dir_all(&dir)?;
+    for target in ["lambda_p95_ms", "ecs_p95_ms", "lambda_cost_usd", "ecs_cost_usd"] {
+        let (data, skipped) = read_dataset(&args.data, &FULL_FEATURES, target)?;
+        let split = train_test_split(data.y(), args.test_fraction, false, args.seed)?;
+        let (train, test) = (data.subset(&split.train), data.subset(&split.test));
+        let model = fit_regressor(LearnerKind::Gbt, &train, params)?;
+        let m = evaluate_regressor(model.as_ref(), &test)?;
+        println!(
+            "regressor {target:<16} R² {:.3}  MAPE {}  MAE {:.4}  ({} rows, {} skipped)",
+            m.r2,
+            m.mape.map_or("n/a".into(), |v| format!("{:.1} %", v * 100.0)),
+            m.mae,
+            data.n_rows(),
+            skipped
+        );
+        let artifact = Artifact::new(Model::Regressor(model), &train, json!({"test": m}), trained_at)?;
+        artifact.save(&dir.join(format!("{target}.json")))?;
+    }
+    Ok(())
+}
