@@ -76,3 +76,13 @@ start_server() {
     server_url="$server_base/v1/classify"
 }
 
+
+# peer_venv_ready VENV REQUIREMENTS: a virtualenv with the peers' packages (created once).
+peer_venv_ready() {
+    local venv="$1" requirements="$2"
+    if [ ! -x "$venv/bin/gunicorn" ] || [ ! -x "$venv/bin/uvicorn" ]; then
+        say "creating the peer virtualenv $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q -r "$requirements"
+    fi
+}

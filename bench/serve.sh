@@ -64,11 +64,7 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "building (cargo build --release -p infergate, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 cargo build --release -p infergate
 scripts/setup
-if [ ! -x "$peer_venv/bin/uvicorn" ]; then
-    say "creating the peer virtualenv $peer_venv"
-    python3 -m venv "$peer_venv"
-    "$peer_venv/bin/pip" install -r "$peers/requirements.txt"
-fi
+peer_venv_ready "$peer_venv" "$peers/requirements.txt"
 
 start_peer() {
     local port

@@ -58,7 +58,8 @@ pub struct BenchArgs {
     /// Requests sent (with the same concurrency) before measuring; not counted.
     #[arg(long, default_value_t = 16)]
     warmup: u64,
-    /// Image files or directories (searched recursively for .jpg, .jpeg, .png and .webp).
+    /// Image files or directories (searched recursively for .jpg, .jpeg, .png and .webp), or
+    /// .json files sent as `application/json` as they are (e.g. `/predict` requests).
     #[arg(long, num_args = 1.., required = true)]
     images: Vec<PathBuf>,
     /// Append a per-request tag after the image data so that no two bodies are equal

@@ -15,7 +15,8 @@ pub(super) struct Sample {
 /// The tag is plain ASCII (never `0xFF`), so it cannot look like a JPEG marker.
 pub(super) fn body_for(samples: &[Sample], index: u64, unique: bool, warmup: bool) -> (Bytes, &'static str) {
     let s = &samples[(index % samples.len() as u64) as usize];
-    if !unique {
+    // JSON bodies (e.g. for /predict) stay as they are: a tag would make them invalid.
+    if !unique || s.mime == "application/json" {
         return (s.bytes.clone(), s.mime);
     }
     let tag = format!("\n#infergate-bench {} {index:012}\n", if warmup { "warmup" } else { "request" });
@@ -31,6 +32,7 @@ fn mime_of(path: &Path) -> Option<&'static str> {
         "jpg" | "jpeg" => Some("image/jpeg"),
         "png" => Some("image/png"),
         "webp" => Some("image/webp"),
+        "json" => Some("application/json"),
         _ => None,
     }
 }
@@ -56,7 +58,7 @@ pub(super) fn load_samples(paths: &[PathBuf]) -> Result<Vec<Sample>> {
     files.sort();
     files.dedup();
     if files.is_empty() {
-        bail!("no .jpg, .jpeg, .png or .webp files under the given --images");
+        bail!("no .jpg, .jpeg, .png, .webp or .json files under the given --images");
     }
     files
         .iter()
