@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 pub const LAMBDA_X86_USD_PER_GB_S: f64 = 0.000_016_666_7;
 /// AWS Lambda, Arm: USD per GB-second.
 pub const LAMBDA_ARM_USD_PER_GB_S: f64 = 0.000_013_333_4;
+/// AWS Lambda provisioned concurrency, x86: USD per GB-second provisioned (paid whether used or not).
+pub const LAMBDA_X86_PROVISIONED_USD_PER_GB_S: f64 = 0.000_004_166_7;
+/// AWS Lambda provisioned concurrency, x86: USD per GB-second of duration on provisioned instances.
+pub const LAMBDA_X86_PROVISIONED_DURATION_USD_PER_GB_S: f64 = 0.000_009_722_2;
+/// AWS Lambda provisioned concurrency, Arm: USD per GB-second provisioned.
+pub const LAMBDA_ARM_PROVISIONED_USD_PER_GB_S: f64 = 0.000_003_333_4;
+/// AWS Lambda provisioned concurrency, Arm: USD per GB-second of duration on provisioned instances.
+pub const LAMBDA_ARM_PROVISIONED_DURATION_USD_PER_GB_S: f64 = 0.000_007_777_8;
 /// AWS Lambda: USD per request ($0.20 per million).
 pub const LAMBDA_USD_PER_REQUEST: f64 = 0.20 / 1e6;
 /// API Gateway HTTP APIs: USD per million requests.
@@ -127,6 +135,19 @@ impl PricingProfile {
     }
 }
 
+/// Lambda provisioned concurrency: the capacity bill for keeping `instances` instances of
+/// `memory_mb` warm for `seconds`, plus the duration bill of `busy_ms` milliseconds of requests
+/// run on them (requests are still charged [`LAMBDA_USD_PER_REQUEST`] each, on top).
+pub fn lambda_provisioned_usd(memory_mb: f64, instances: f64, seconds: f64, busy_ms: f64, arm: bool) -> f64 {
+    let (capacity, duration) = if arm {
+        (LAMBDA_ARM_PROVISIONED_USD_PER_GB_S, LAMBDA_ARM_PROVISIONED_DURATION_USD_PER_GB_S)
+    } else {
+        (LAMBDA_X86_PROVISIONED_USD_PER_GB_S, LAMBDA_X86_PROVISIONED_DURATION_USD_PER_GB_S)
+    };
+    let gb = memory_mb.max(0.0) / 1024.0;
+    gb * instances.max(0.0) * seconds.max(0.0) * capacity + gb * busy_ms.max(0.0) / 1e3 * duration
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +172,15 @@ mod tests {
             api_gateway_usd_per_million: 0.0,
         };
         assert!(close(arm.cost_usd(1000.0).unwrap(), 0.000_026_866_8));
+    }
+
+    #[test]
+    fn provisioned_concurrency_by_hand() {
+        // 2 instances of 1,024 MB for an hour: 2 GB * 3600 s * 0.0000041667 = 0.03000024;
+        // 100 s of requests on them: 100 GB-s * 0.0000097222 = 0.00097222. Total 0.03097246.
+        assert!(close(lambda_provisioned_usd(1024.0, 2.0, 3600.0, 100_000.0, false), 0.030_972_46));
+        // Arm, 512 MB, 1 instance for 10 minutes, idle: 0.5 * 600 * 0.0000033334 = 0.00100002.
+        assert!(close(lambda_provisioned_usd(512.0, 1.0, 600.0, 0.0, true), 0.001_000_02));
     }
 
     #[test]

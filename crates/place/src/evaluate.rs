@@ -18,7 +18,7 @@
 use crate::features::{WindowContext, WindowFeatures};
 use crate::histogram::LatencyHistogram;
 use crate::replay::{ecs_tasks_for, per_minute_counts, FunctionWorkload, ECS_TARGET_UTILISATION};
-use crate::sim::container::{self, ContainerConfig};
+use crate::sim::container::{self, Autoscaling, ContainerConfig};
 use crate::sim::lambda::LambdaConfig;
 use crate::sim::Request;
 use crate::strategy::{best_index, ladder, policy_from_bests, run_window, windows, Platforms};
@@ -88,6 +88,9 @@ pub struct Settings {
     pub start_hour: f64,
     /// Latency objective for every function instead of each one's default.
     pub slo_ms: Option<f64>,
+    /// `ecs_only` with target-tracking autoscaling (starting from the fixed fleet's size)
+    /// instead of a fleet fixed for the whole trace.
+    pub ecs_autoscaling: Option<Autoscaling>,
     /// Seed of the simulations' random draws.
     pub seed: u64,
 }
@@ -104,6 +107,7 @@ impl Default for Settings {
             task_usd_per_hour: infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
             start_hour: 0.0,
             slo_ms: None,
+            ecs_autoscaling: None,
             seed: 0,
         }
     }
@@ -289,7 +293,19 @@ pub fn evaluate_function(
         usd_per_task_hour: settings.task_usd_per_hour,
         gateway_usd_per_million: 0.0,
     };
-    let ecs_run = container::simulate(&f.requests, &ecs_config, f.span_s);
+    let (ecs_run, ecs_cost_per_window) = match &settings.ecs_autoscaling {
+        None => {
+            let per_window = f.ecs_tasks as f64 * settings.task_usd_per_hour * window_s / 3600.0;
+            (container::simulate(&f.requests, &ecs_config, f.span_s), vec![per_window; count])
+        }
+        Some(scaling) => {
+            // The bill of a scaled fleet is not per window: spread it by requests served.
+            let (run, _) = container::simulate_autoscaled(&f.requests, &ecs_config, scaling, f.span_s);
+            let per_request = run.cost_usd / f.requests.len().max(1) as f64;
+            let costs = w.iter().map(|reqs| reqs.len() as f64 * per_request).collect();
+            (run, costs)
+        }
+    };
 
     let mut out = Evaluation { functions: 1, ..Evaluation::default() };
     let mut totals: Vec<(StrategyName, StrategyTotals)> = StrategyName::ALL
@@ -313,7 +329,7 @@ pub fn evaluate_function(
         out.windows_scored += 1;
         let runs = &grid[t];
         add(StrategyName::LambdaOnly, &runs[0].latencies, runs[0].result.cost_usd);
-        add(StrategyName::EcsOnly, &ecs_latencies, f.ecs_tasks as f64 * settings.task_usd_per_hour * window_s / 3600.0);
+        add(StrategyName::EcsOnly, &ecs_latencies, ecs_cost_per_window[t]);
         let oracle = &runs[bests[t]];
         add(StrategyName::Oracle, &oracle.latencies, oracle.result.cost_usd);
         let chosen = choices.iter().position(|&k| k == decisions[t]).unwrap_or(0);

@@ -89,3 +89,44 @@ fn throttling_billing_and_determinism() {
     assert_eq!(lambda::simulate(&requests, &config, 5), lambda::simulate(&requests, &config, 5));
     assert_ne!(lambda::simulate(&requests, &config, 5), lambda::simulate(&requests, &config, 6));
 }
+
+/// Target tracking: a step from 1 to 40 requests/s of 100 ms (4 busy tasks, 6 at 70 %) on a
+/// fleet starting at one task. The fleet grows after the step — new tasks serve only after
+/// their start-up delay, so the first requests after the step queue — then shrinks back once
+/// the load is gone, and the bill is below a fleet kept at its peak size all along.
+#[test]
+fn autoscaling_follows_a_step_with_a_startup_delay() {
+    use infergate_place::sim::container::{simulate_autoscaled, Autoscaling};
+    let mut requests = Vec::new();
+    let mut t = 0.0;
+    let mut push_phase = |from: f64, to: f64, rate: f64, out: &mut Vec<Request>| {
+        t = from;
+        let step = 1.0 / rate;
+        while t < to {
+            out.push(Request { arrival_s: t, exec_ms: 100.0 });
+            t += step;
+        }
+    };
+    push_phase(0.0, 600.0, 1.0, &mut requests);
+    push_phase(600.0, 2400.0, 40.0, &mut requests);
+    push_phase(2400.0, 4200.0, 0.1, &mut requests);
+    let config = ContainerConfig { tasks: 1, usd_per_task_hour: 0.1, gateway_usd_per_million: 0.0 };
+    let scaling = Autoscaling::default();
+    let (run, sizes) = simulate_autoscaled(&requests, &config, &scaling, 4200.0);
+    let peak = *sizes.iter().max().unwrap();
+    assert!((6..=8).contains(&peak), "the fleet reaches about 4 / 0.7 tasks: {sizes:?}");
+    assert_eq!(*sizes.last().unwrap(), 1, "and returns to the minimum when the load is gone: {sizes:?}");
+    let waits: Vec<f64> = run.outcomes.iter().map(|o| o.wait_ms).collect();
+    let step = requests.iter().position(|r| r.arrival_s >= 600.0).unwrap();
+    assert!(waits[step..step + 2000].iter().any(|&w| w > 1000.0), "the step queues while new tasks start");
+    let late = requests.iter().position(|r| r.arrival_s >= 1800.0).unwrap();
+    let late_mean = waits[late..late + 1000].iter().sum::<f64>() / 1000.0;
+    assert!(late_mean < 50.0, "once scaled out, requests barely wait: {late_mean} ms");
+    let fixed_at_peak = container::simulate(&requests, &ContainerConfig { tasks: peak, ..config.clone() }, 4200.0);
+    assert!(run.cost_usd < fixed_at_peak.cost_usd, "{} vs {}", run.cost_usd, fixed_at_peak.cost_usd);
+    assert!(run.cost_usd > 4200.0 / 3600.0 * 0.1, "at least one task is paid all along");
+    // Without autoscaling (min = max = 1) it is the fixed single task.
+    let pinned = Autoscaling { min_tasks: 1, max_tasks: 1, ..scaling };
+    let (one, _) = simulate_autoscaled(&requests, &config, &pinned, 4200.0);
+    assert_eq!(one, container::simulate(&requests, &config, 4200.0));
+}

@@ -6,6 +6,7 @@ use clap::Args;
 use infergate_place::evaluate::Settings;
 use infergate_place::replay::{FunctionWorkload, DEFAULT_MEMORY_MB};
 use infergate_place::scenario::Scenario;
+use infergate_place::sim::container::Autoscaling;
 use infergate_place::sim::lambda::LambdaConfig;
 use infergate_place::traces::{azure2019, azure2021, coldstart, ReadReport};
 use std::path::PathBuf;
@@ -74,6 +75,10 @@ pub struct PlatformArgs {
     /// One latency objective for every function instead of 2 × its median duration + 200 ms.
     #[arg(long)]
     pub slo_ms: Option<f64>,
+    /// ecs_only with target-tracking autoscaling (70 % target, 75 s task start-up, decisions
+    /// every minute, 5-minute scale-in cooldown) instead of a fleet fixed for the day.
+    #[arg(long)]
+    pub ecs_autoscaling: bool,
     /// Seed of every random draw (same seed, same results).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -176,6 +181,7 @@ pub fn settings(args: &PlatformArgs) -> Result<Settings> {
         task_usd_per_hour: fargate_usd_per_hour(args.task_vcpu, args.task_memory_gb),
         start_hour: 0.0,
         slo_ms: args.slo_ms,
+        ecs_autoscaling: args.ecs_autoscaling.then(Autoscaling::default),
         seed: args.seed,
     })
 }
