@@ -18,15 +18,32 @@ use std::time::{Instant, SystemTime};
 pub type RouterLoader = Arc<dyn Fn(&std::path::Path) -> Result<RouterModel, String> + Send + Sync>;
 
 /// The router model as the server holds it: loaded from its file on first use and again
-/// whenever the file changes (so `infergate route train` takes effect without a restart).
+/// when the file has changed (looked at no more than once a second), so `infergate route
+/// train` takes effect without a restart.
 #[derive(Default)]
 pub struct RouterSlot {
-    loaded: parking_lot::RwLock<Option<(SystemTime, Arc<RouterModel>)>>,
+    loaded: parking_lot::RwLock<Option<Loaded>>,
 }
+
+/// A loaded model, the file's modification time it came from, and when that was last checked.
+struct Loaded {
+    modified: SystemTime,
+    checked: Instant,
+    model: Arc<RouterModel>,
+}
+
+/// How often the model file is looked at for changes (not on every request: a `stat` per
+/// decision would cost more than the decision).
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl RouterSlot {
     /// The current model, (re)loading it when the file is new or changed.
     fn get(&self, path: &std::path::Path, loader: Option<&RouterLoader>) -> ApiResult<Arc<RouterModel>> {
+        if let Some(l) = self.loaded.read().as_ref() {
+            if l.checked.elapsed() < RECHECK {
+                return Ok(l.model.clone());
+            }
+        }
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).map_err(|_| {
             ApiError::unavailable(
                 "router_not_trained",
@@ -37,9 +54,10 @@ impl RouterSlot {
                 ),
             )
         })?;
-        if let Some((at, model)) = self.loaded.read().as_ref() {
-            if *at == modified {
-                return Ok(model.clone());
+        if let Some(l) = self.loaded.write().as_mut() {
+            if l.modified == modified {
+                l.checked = Instant::now();
+                return Ok(l.model.clone());
             }
         }
         let loader = loader
@@ -47,7 +65,7 @@ impl RouterSlot {
         let model = Arc::new(loader(path).map_err(|e| {
             ApiError::unavailable("router_model_invalid", format!("{e} (retrain with `infergate route train`)"))
         })?);
-        *self.loaded.write() = Some((modified, model.clone()));
+        *self.loaded.write() = Some(Loaded { modified, checked: Instant::now(), model: model.clone() });
         Ok(model)
     }
 }
