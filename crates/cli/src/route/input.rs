@@ -27,9 +27,12 @@ pub struct TraceArgs {
     /// A scenario file (YAML phases + workload + slo_ms) instead of a trace.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Replay only the first N functions.
+    /// Replay only N functions (after --skip).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Leave out the first N functions (e.g. train on `--limit 350`, evaluate on `--skip 350`).
+    #[arg(long, default_value_t = 0)]
+    pub skip: usize,
     /// Memory of functions whose trace has none (Azure 2021), MB.
     #[arg(long, default_value_t = DEFAULT_MEMORY_MB)]
     pub default_memory_mb: f64,
@@ -95,10 +98,12 @@ pub fn workloads(args: &TraceArgs, seed: u64) -> Result<Vec<FunctionWorkload>> {
         if let Some(durations) = &args.durations {
             let (functions, report) = azure2019::load(trace, durations, args.memory.as_deref())?;
             skipped(&report);
+            // Each function's draws depend on its place in the file, not on --skip/--limit.
             functions
                 .iter()
-                .take(args.limit.unwrap_or(usize::MAX))
                 .enumerate()
+                .skip(args.skip)
+                .take(args.limit.unwrap_or(usize::MAX))
                 .map(|(k, f)| FunctionWorkload::from_azure2019(f, seed ^ k as u64))
                 .collect()
         } else {
@@ -106,7 +111,9 @@ pub fn workloads(args: &TraceArgs, seed: u64) -> Result<Vec<FunctionWorkload>> {
                 anyhow::anyhow!("{e}\n(an Azure 2019 per-minute file needs --durations, and optionally --memory)")
             })?;
             skipped(&report);
-            FunctionWorkload::from_azure2021(&invocations, args.default_memory_mb)
+            let mut all = FunctionWorkload::from_azure2021(&invocations, args.default_memory_mb);
+            all.drain(..args.skip.min(all.len()));
+            all
         }
     };
     out.truncate(args.limit.unwrap_or(usize::MAX));
