@@ -15,10 +15,9 @@ use crate::evaluate::Settings;
 use crate::features::{WindowContext, WindowFeatures, FULL_FEATURES};
 use crate::replay::{ecs_tasks_for, per_minute_counts, FunctionWorkload, ECS_TARGET_UTILISATION};
 use crate::sim::container::{self, ContainerConfig};
-use crate::sim::lambda::{self, LambdaConfig};
+use crate::sim::lambda;
 use crate::sim::Request;
 use crate::strategy::windows;
-use infergate_core::PricingProfile;
 use serde::Serialize;
 
 /// One platform's outcome in a window.
@@ -74,23 +73,9 @@ fn mean_finite(latencies: &[f64]) -> f64 {
 
 /// The rows of one function: every window with at least one request.
 pub fn function_rows(f: &FunctionWorkload, settings: &Settings, seed: u64) -> Vec<Row> {
-    let window_s = settings.window_s.max(1.0);
-    let count = ((f.span_s / window_s).ceil() as usize).max(1);
+    let (window_s, count) = settings.windows_for(f.span_s);
     let slo_ms = settings.slo_ms.unwrap_or(f.slo_ms);
-    let lambda_config = LambdaConfig {
-        pricing: match PricingProfile::lambda_x86(f.memory_mb, 0.0) {
-            PricingProfile::Lambda { memory_mb, usd_per_request, api_gateway_usd_per_million, .. } => {
-                PricingProfile::Lambda {
-                    memory_mb,
-                    usd_per_gb_s: settings.lambda_usd_per_gb_s,
-                    usd_per_request,
-                    api_gateway_usd_per_million,
-                }
-            }
-            other => other,
-        },
-        ..settings.lambda.clone()
-    };
+    let lambda_config = settings.lambda_for(f.memory_mb);
     let mut out = Vec::new();
     for (t, reqs) in windows(&f.requests, window_s, count).iter().enumerate() {
         if reqs.is_empty() {
@@ -106,7 +91,7 @@ pub fn function_rows(f: &FunctionWorkload, settings: &Settings, seed: u64) -> Ve
             memory_mb: f.memory_mb,
         };
         let features = WindowFeatures::of_window(reqs, &ctx);
-        let run = lambda::simulate(reqs, &lambda_config, seed ^ ((t as u64) << 32) ^ settings.seed);
+        let run = lambda::simulate(reqs, &lambda_config, settings.window_seed(seed, t));
         let mut lat: Vec<f64> =
             run.outcomes.iter().map(|o| if o.throttled { f64::INFINITY } else { o.latency_ms }).collect();
         let lambda = PlatformOutcome {

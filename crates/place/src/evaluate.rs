@@ -113,6 +113,31 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// Lambda settings for a function of `memory_mb`, priced at this evaluation's GB-s rate
+    /// (no API gateway: every strategy would pay the same per request).
+    pub fn lambda_for(&self, memory_mb: f64) -> LambdaConfig {
+        let pricing = PricingProfile::Lambda {
+            memory_mb,
+            usd_per_gb_s: self.lambda_usd_per_gb_s,
+            usd_per_request: infergate_core::pricing::LAMBDA_USD_PER_REQUEST,
+            api_gateway_usd_per_million: 0.0,
+        };
+        LambdaConfig { pricing, ..self.lambda.clone() }
+    }
+
+    /// The window length (at least a second) and how many windows cover `span_s`.
+    pub fn windows_for(&self, span_s: f64) -> (f64, usize) {
+        let window_s = self.window_s.max(1.0);
+        (window_s, ((span_s / window_s).ceil() as usize).max(1))
+    }
+
+    /// The seed of window `t` of the function seeded `seed`.
+    pub fn window_seed(&self, seed: u64, t: usize) -> u64 {
+        seed ^ ((t as u64) << 32) ^ self.seed
+    }
+}
+
 /// One strategy's totals over the scored windows of every function replayed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StrategyTotals {
@@ -248,28 +273,13 @@ pub fn evaluate_function(
     classifier: Option<&dyn PlatformClassifier>,
     seed: u64,
 ) -> Evaluation {
-    let window_s = settings.window_s.max(1.0);
-    let count = ((f.span_s / window_s).ceil() as usize).max(1);
+    let (window_s, count) = settings.windows_for(f.span_s);
     let slo_ms = settings.slo_ms.unwrap_or(f.slo_ms);
-    let pricing = match PricingProfile::lambda_x86(f.memory_mb, 0.0) {
-        PricingProfile::Lambda { memory_mb, usd_per_request, api_gateway_usd_per_million, .. } => {
-            PricingProfile::Lambda {
-                memory_mb,
-                usd_per_gb_s: settings.lambda_usd_per_gb_s,
-                usd_per_request,
-                api_gateway_usd_per_million,
-            }
-        }
-        other => other,
-    };
-    let p = Platforms {
-        lambda: LambdaConfig { pricing, ..settings.lambda.clone() },
-        task_usd_per_hour: settings.task_usd_per_hour,
-        window_s,
-    };
+    let p =
+        Platforms { lambda: settings.lambda_for(f.memory_mb), task_usd_per_hour: settings.task_usd_per_hour, window_s };
     let w = windows(&f.requests, window_s, count);
     let choices = ladder(f.ecs_tasks);
-    let window_seed = |t: usize| seed ^ ((t as u64) << 32) ^ settings.seed;
+    let window_seed = |t: usize| settings.window_seed(seed, t);
 
     // Every window under every decision of the ladder (choices[0] = 0 tasks = all Lambda).
     let grid: Vec<Vec<crate::strategy::WindowRun>> = w

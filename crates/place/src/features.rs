@@ -167,11 +167,11 @@ impl WindowFeatures {
 
     /// The value of the feature called `name` (one of [`FULL_FEATURES`]).
     pub fn value(&self, name: &str) -> Option<f64> {
+        let seed = (self.workload_type, self.payload_size_kb, self.time_window, self.load_pattern);
+        if let Some(v) = seed_value(name, seed) {
+            return Some(v);
+        }
         Some(match name {
-            "workload_type" => self.workload_type as usize as f64,
-            "payload_size_kb" => self.payload_size_kb,
-            "time_window" => self.time_window as usize as f64,
-            "load_pattern" => self.load_pattern as usize as f64,
             "rate_per_s" => self.rate_per_s,
             "burstiness" => self.burstiness,
             "memory_mb" => self.memory_mb,
@@ -186,6 +186,21 @@ impl WindowFeatures {
     pub fn vector(&self, names: &[impl AsRef<str>]) -> Result<Vec<f64>, String> {
         names.iter().map(|n| self.value(n.as_ref()).ok_or_else(|| n.as_ref().to_string())).collect()
     }
+}
+
+/// The value of one of [`SEED_FEATURES`] given the seed's four fields (categorical ones as
+/// their index in the wire-name list); `None` for any other name.
+pub fn seed_value(
+    name: &str,
+    (kind, payload_kb, time, load): (WorkloadType, f64, TimeWindow, LoadPattern),
+) -> Option<f64> {
+    Some(match name {
+        "workload_type" => kind as usize as f64,
+        "payload_size_kb" => payload_kb,
+        "time_window" => time as usize as f64,
+        "load_pattern" => load as usize as f64,
+        _ => return None,
+    })
 }
 
 /// A feature's value from text: wire names for the categorical features (`workload_type`,

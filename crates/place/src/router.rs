@@ -90,13 +90,10 @@ impl SeedRequest {
 
     /// The value of a feature the seed's request carries (see [`crate::features::SEED_FEATURES`]).
     pub fn value(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "workload_type" => self.workload_type as usize as f64,
-            "payload_size_kb" => self.payload_size_kb,
-            "time_window" => self.time_window as usize as f64,
-            "load_pattern" => self.load_pattern as usize as f64,
-            _ => return None,
-        })
+        crate::features::seed_value(
+            name,
+            (self.workload_type, self.payload_size_kb, self.time_window, self.load_pattern),
+        )
     }
 }
 
