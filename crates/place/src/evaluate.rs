@@ -2,10 +2,10 @@
 //! `classifier`, `policy`, `oracle` — and summarising latency, cost, regret and SLO
 //! violations over the whole trace.
 //!
-//! Each function's traffic is cut into windows (1 hour by default). The first
-//! `history_windows` are the policy's history: every strategy runs there too, but none is
-//! scored on them, because a past-only policy has nothing to decide from in the first hour
-//! (it runs all Lambda there). Scores cover the remaining windows, for every strategy alike.
+//! Each function's traffic is cut into windows (1 hour by default), every one scored by
+//! default: in the first, with no history, the policy starts on Lambda and launches tasks
+//! after its first look (see [`crate::strategy`]). `history_windows` leading windows can be
+//! made history only: every strategy runs there too, but none is scored on them.
 //!
 //! - `lambda_only`: every request on Lambda.
 //! - `ecs_only`: a fixed fleet of tasks for the whole trace (sized for the function's p99
@@ -21,7 +21,7 @@ use crate::replay::{ecs_tasks_for, per_minute_counts, FunctionWorkload, ECS_TARG
 use crate::sim::container::{self, Autoscaling, ContainerConfig};
 use crate::sim::lambda::LambdaConfig;
 use crate::sim::Request;
-use crate::strategy::{best_index, ladder, policy_from_bests, run_window, windows, Platforms};
+use crate::strategy::{best_index, decision_space, first_look, policy_from_bests, run_window, windows, Platforms};
 use infergate_core::PricingProfile;
 use serde::Serialize;
 
@@ -96,12 +96,12 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// Hourly windows, the first one history, list prices (x86 Lambda, a 0.25 vCPU / 0.5 GB
+    /// Hourly windows, all scored, list prices (x86 Lambda, a 0.25 vCPU / 0.5 GB
     /// Fargate task), default Lambda behaviour.
     fn default() -> Self {
         Settings {
             window_s: 3600.0,
-            history_windows: 1,
+            history_windows: 0,
             lambda: LambdaConfig::default(),
             lambda_usd_per_gb_s: infergate_core::pricing::LAMBDA_X86_USD_PER_GB_S,
             task_usd_per_hour: infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
@@ -278,24 +278,30 @@ pub fn evaluate_function(
     let p =
         Platforms { lambda: settings.lambda_for(f.memory_mb), task_usd_per_hour: settings.task_usd_per_hour, window_s };
     let w = windows(&f.requests, window_s, count);
-    let choices = ladder(f.ecs_tasks);
+    let choices = decision_space(f.ecs_tasks);
     let window_seed = |t: usize| settings.window_seed(seed, t);
 
-    // Every window under every decision of the ladder (choices[0] = 0 tasks = all Lambda).
+    // Every window under every decision (choices[0] = 0 tasks = all Lambda).
     let grid: Vec<Vec<crate::strategy::WindowRun>> = w
         .iter()
         .enumerate()
-        .map(|(t, reqs)| choices.iter().map(|&k| run_window(reqs, k, &p, slo_ms, window_seed(t))).collect())
+        .map(|(t, reqs)| {
+            let start_s = t as f64 * window_s;
+            choices.iter().map(|&d| run_window(reqs, d, start_s, &p, slo_ms, window_seed(t))).collect()
+        })
         .collect();
     let bests: Vec<usize> = grid
         .iter()
         .map(|runs| {
             let results: Vec<_> = runs.iter().map(|r| r.result).collect();
-            best_index(&results).expect("the ladder is never empty")
+            best_index(&results).expect("the decision space is never empty")
         })
         .collect();
-    let best_tasks: Vec<usize> = bests.iter().map(|&i| choices[i]).collect();
-    let decisions = policy_from_bests(&best_tasks);
+    let best_tasks: Vec<usize> = bests.iter().map(|&i| choices[i].tasks).collect();
+    // The first look matters only where the policy has no history: window 0.
+    let first_looks: Vec<usize> =
+        w.iter().take(1).map(|reqs| first_look(reqs, 0, &choices, &p, slo_ms, window_seed(0))).collect();
+    let decisions = policy_from_bests(&best_tasks, &first_looks);
 
     // ecs_only: one queue over the whole trace, the fleet paid for every window.
     let ecs_config = ContainerConfig {
@@ -342,12 +348,12 @@ pub fn evaluate_function(
         add(StrategyName::EcsOnly, &ecs_latencies, ecs_cost_per_window[t]);
         let oracle = &runs[bests[t]];
         add(StrategyName::Oracle, &oracle.latencies, oracle.result.cost_usd);
-        let chosen = choices.iter().position(|&k| k == decisions[t]).unwrap_or(0);
+        let chosen = choices.iter().position(|&d| d == decisions[t]).unwrap_or(0);
         add(StrategyName::Policy, &runs[chosen].latencies, runs[chosen].result.cost_usd);
         if let Some(c) = classifier {
             let (says_lambda, latencies, cost) = classify_window(c, f, &w, t, window_s, &runs[0], settings);
             add(StrategyName::Classifier, &latencies, cost);
-            let oracle_lambda = choices[bests[t]] == 0;
+            let oracle_lambda = choices[bests[t]].tasks == 0;
             out.confusion[oracle_lambda as usize][says_lambda as usize] += 1;
         }
     }

@@ -10,7 +10,7 @@ use crate::scenario::{Distribution, WorkloadType};
 use crate::sim::container::{self, ContainerConfig};
 use crate::sim::lambda::LambdaConfig;
 use crate::sim::Request;
-use crate::strategy::{ladder, run_window, Platforms};
+use crate::strategy::{ladder, run_window, Decision, Platforms};
 use infergate_core::PricingProfile;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -328,7 +328,10 @@ pub fn route(req: &RouteRequest, lambda: &LambdaConfig, task_usd_per_hour: f64) 
         waited_share: waited as f64 / n,
         meets_slo: percentile(latencies, 0.95) <= slo_ms,
     };
-    let runs: Vec<_> = ladder(fleet).iter().map(|&k| (k, run_window(&requests, k, &p, slo_ms, 7))).collect();
+    let runs: Vec<_> = ladder(fleet)
+        .iter()
+        .map(|&k| (k, run_window(&requests, Decision::from_start(k), 0.0, &p, slo_ms, 7)))
+        .collect();
     let lambda_run = &runs[0].1;
     let lambda_estimate = estimate(0, &lambda_run.latencies, lambda_run.result.cost_usd, lambda_run.cold_starts);
     let ecs_config =

@@ -72,9 +72,13 @@ pub fn run(config: &Config, args: EvaluateArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&document)?);
     } else {
         print!("{table}");
+        let history = match settings.history_windows {
+            0 => String::new(),
+            n => format!("; the first {n} per function history only"),
+        };
         println!(
-            "{} functions, {} windows scored ({} s each; the first {} per function are the policy's history)",
-            evaluation.functions, evaluation.windows_scored, settings.window_s, settings.history_windows
+            "{} functions, {} windows scored ({} s each{history})",
+            evaluation.functions, evaluation.windows_scored, settings.window_s
         );
     }
     let charts = report::charts(&evaluation, classifier.as_ref().map(|c| c.importance.as_slice()));

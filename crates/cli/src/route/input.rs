@@ -72,8 +72,8 @@ pub struct PlatformArgs {
     /// Decision window, seconds.
     #[arg(long, default_value_t = 3600.0)]
     pub window_s: f64,
-    /// Leading windows that are the policy's history, scored for no strategy.
-    #[arg(long, default_value_t = 1)]
+    /// Leading windows that are only history, scored for no strategy (default: none).
+    #[arg(long, default_value_t = 0)]
     pub history_windows: usize,
     /// One latency objective for every function instead of 2 × its median duration + 200 ms.
     #[arg(long)]
