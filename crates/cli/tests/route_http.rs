@@ -134,9 +134,11 @@ async fn predict_answers_the_seeds_examples_in_the_seeds_shape() {
         assert!(text.contains(learner), "every learner is compared: {text}");
     }
     assert!(text.contains("chosen:") && text.contains("regressor lambda_p95_ms"), "{text}");
-    assert!(
-        dir.path().join("route/router.json").exists() && dir.path().join("route/regressors/ecs_cost_usd.json").exists()
-    );
+    assert!(dir.path().join("route/router.json").exists());
+    let regressor: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("route/regressors/ecs_cost_usd.json")).unwrap()).unwrap();
+    assert_eq!(regressor["target"], "ln(ecs_cost_usd)", "costs are learned on a log scale");
+    assert!(regressor["metrics"]["test"]["mape"].as_f64().is_some(), "{}", regressor["metrics"]);
 
     let server = Server::start(dir.path(), &[], &[]);
     let examples = [

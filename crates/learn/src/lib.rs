@@ -40,5 +40,5 @@ pub use forest::{ForestClassifier, ForestParams, ForestRegressor};
 pub use gbt::{GbtClassifier, GbtParams, GbtRegressor};
 pub use learner::{fit_classifier, fit_regressor, Classifier, LearnerKind, Params, Regressor, Task};
 pub use linear::{LinearParams, LinearRegression, LogisticRegression};
-pub use metrics::{ClassificationMetrics, Metrics, RegressionMetrics};
+pub use metrics::{regression_metrics, ClassificationMetrics, Metrics, RegressionMetrics};
 pub use split::{k_fold, train_test_split, Split};
