@@ -167,6 +167,7 @@ impl Engine {
     }
 
     fn load_sessions(&self, kind: BackendKind, path: &Path, sessions: usize) -> Result<Arc<dyn Backend>, BackendError> {
+        let _ = sessions; // used by ONNX Runtime only
         match kind {
             #[cfg(feature = "ort")]
             BackendKind::Ort => {

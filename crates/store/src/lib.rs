@@ -6,10 +6,12 @@
 //! - [`inferences`]: the classification history and the output cache.
 //! - [`alarms`]: alarms raised and cleared by the gateway.
 //! - [`keys`]: API keys (hashed tokens, roles, per-key rates, revocation).
+//! - [`invocations`]: what the router forwarded, where it ran and how it went.
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
 pub mod alarms;
 pub mod inferences;
+pub mod invocations;
 pub mod keys;
 mod migrations;
 pub mod models;
@@ -17,6 +19,7 @@ pub mod objects;
 
 pub use alarms::Alarm;
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
+pub use invocations::{Invocation, InvocationCount};
 pub use keys::{ApiKey, KeyMatch, NewApiKey};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;

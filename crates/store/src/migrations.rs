@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "inference cost", include_str!("../migrations/0003_inference_cost.sql")),
     (4, "alarms", include_str!("../migrations/0004_alarms.sql")),
     (5, "api keys", include_str!("../migrations/0005_api_keys.sql")),
+    (6, "invocations", include_str!("../migrations/0006_invocations.sql")),
 ];
 
 #[derive(Debug)]
