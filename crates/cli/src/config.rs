@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use infergate_core::PricingProfile;
+use infergate_dispatch::{BreakerConfig, FunctionConfig};
 use infergate_gateway::alarms::AlarmConfig;
 use infergate_gateway::{AccessConfig, AuthMode, GatewayConfig};
 use infergate_runtime::{BatchPolicy, ServingPolicy};
@@ -26,6 +27,10 @@ pub struct Config {
     pub pricing: PricingProfile,
     /// `[alarms]`: the latency alarm.
     pub alarms: AlarmConfig,
+    /// `[[functions]]`: functions `POST /v1/invoke/{name}` forwards to (live dispatch).
+    pub functions: Vec<FunctionConfig>,
+    /// `[breaker]`: when a backend's circuit breaker opens (`failures`) and for how long (`open_s`).
+    pub breaker: BreakerConfig,
 }
 
 /// `[serving]`: instance pools and batching.
@@ -281,6 +286,12 @@ impl Config {
             bail!("limits.load_timeout_s must be a positive number of seconds");
         }
         self.pricing.validate().map_err(|e| anyhow::anyhow!(e))?;
+        for f in &self.functions {
+            f.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if self.breaker.failures == 0 || !(self.breaker.open_s.is_finite() && self.breaker.open_s >= 0.0) {
+            bail!("breaker.failures must be at least 1 and breaker.open_s a non-negative number of seconds");
+        }
         self.alarms.validate().map_err(|e| anyhow::anyhow!(e))?;
         if self.limits.max_body_bytes == 0 || self.limits.max_pixels == 0 || self.limits.default_top_k == 0 {
             bail!("limits.max_body_bytes, limits.max_pixels and limits.default_top_k must be positive");

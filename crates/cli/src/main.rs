@@ -11,6 +11,7 @@ mod route;
 mod runtime_args;
 mod serve;
 mod train;
+mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ enum Command {
     /// Placement: replay traces under every strategy, build datasets, train the router.
     #[command(subcommand)]
     Route(route::RouteCommand),
+    /// A worker process of the local backends: POST /invoke, GET /healthz; prints its port.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() {
@@ -63,6 +66,10 @@ fn run() -> Result<()> {
     if let Some(dir) = cli.data_dir {
         config.server.data_dir = dir;
     }
+    let command = match cli.command {
+        Command::Worker(args) => return worker::run(config, args),
+        other => other,
+    };
     // Inference runs on the model instances' own threads; the async threads only carry HTTP
     // and storage, so they can be fewer than the cores (`server.async_threads`, 0 = one per core).
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -71,7 +78,7 @@ fn run() -> Result<()> {
     }
     let runtime = builder.enable_all().build()?;
     runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve::run(config, args).await,
             Command::Models(cmd) => models::run(config, cmd).await,
             Command::TrainHead(args) => train::run(config, *args).await,
@@ -79,6 +86,7 @@ fn run() -> Result<()> {
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
             Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),
+            Command::Worker(_) => unreachable!("handled above"),
         }
     })
 }

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::runtime_args::RuntimeOverrides;
 use anyhow::{Context, Result};
 use clap::Args;
+use infergate_dispatch::{Dispatcher, InvocationRecorder, WorkerCommand};
 use infergate_gateway::keys::{issue_first_admin_key, IssuedKey};
 use infergate_gateway::metrics::Metrics;
 use infergate_gateway::{router, AppState, AuthMode};
@@ -72,6 +73,14 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         infergate_place::sim::lambda::LambdaConfig::default(),
         infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
     );
+    let dispatcher = match config.functions.is_empty() {
+        true => None,
+        false => Some(Arc::new(start_dispatcher(&config, state.store().clone()).await?)),
+    };
+    let state = match &dispatcher {
+        Some(d) => state.with_dispatcher(d.clone()),
+        None => state,
+    };
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));
@@ -125,7 +134,31 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         served = server => served?,
         _ = deadline => tracing::warn!("requests still running after {:.0} s; exiting anyway", drain.as_secs_f64()),
     }
+    if let Some(d) = dispatcher {
+        d.shutdown().await;
+    }
     Ok(())
+}
+
+/// Starts the configured functions' backends (container workers are up when this returns);
+/// their workers are this binary's `worker` subcommand.
+async fn start_dispatcher(config: &Config, store: Store) -> Result<Dispatcher> {
+    let exe = std::env::current_exe().context("cannot find this executable to start workers")?;
+    let recorder = InvocationRecorder::start(store);
+    let d = Dispatcher::start(&config.functions, &WorkerCommand::infergate(exe), config.breaker, recorder)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let names: Vec<String> = d
+        .status()
+        .iter()
+        .map(|f| {
+            let platforms: Vec<String> =
+                f.platforms.iter().map(|p| format!("{}={}", p.platform.as_str(), p.backend)).collect();
+            format!("{} ({})", f.name, platforms.join(", "))
+        })
+        .collect();
+    eprintln!("functions: {}", names.join("; "));
+    Ok(d)
 }
 
 /// Prints the admin key created on the first start, to stdout only (never to the log).

@@ -11,7 +11,8 @@
 //!   [`auth`], and admins manage keys under `/v1/admin/keys`, see [`keys`]; browsers may call
 //!   from the configured origins, see [`cors`].
 //!
-//! - the router: the seed's `POST /predict` and `POST /v1/route`, see [`placement`].
+//! - the router: the seed's `POST /predict` and `POST /v1/route`, see [`placement`]; live
+//!   dispatch to configured functions, `POST /v1/invoke/{function}`, see [`invoke`].
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
@@ -25,6 +26,7 @@ pub mod directory;
 pub mod error;
 pub mod history;
 pub mod input;
+pub mod invoke;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;

@@ -3,7 +3,7 @@
 //! built from it, so neither can list a route the other lacks.
 
 use crate::state::AppState;
-use crate::{admin, alarms, classify, history, keys, metrics, oip, placement, registry, stats};
+use crate::{admin, alarms, classify, history, invoke, keys, metrics, oip, placement, registry, stats};
 use axum::http::Method;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Json;
@@ -66,6 +66,37 @@ pub fn endpoints() -> Vec<Endpoint> {
             ops: vec![Op {
                 body: &["application/json"],
                 ..op(M::POST, "routeWorkload", "Each platform's predicted latency and cost, the decision and why", 200)
+            }],
+        },
+        Endpoint {
+            path: "/v1/invoke/{function}",
+            handler: post(invoke::invoke_handler),
+            ops: vec![Op {
+                query: &[("mode", "placement for this request: hybrid, lambda or ecs (default: the function's)")],
+                body: &["*/*"],
+                ..op(
+                    M::POST,
+                    "invokeFunction",
+                    "Forward a payload to the platform the placement chose; X-Routed-To, X-Cold-Start, cost",
+                    200,
+                )
+            }],
+        },
+        Endpoint {
+            path: "/v1/functions",
+            handler: get(invoke::functions_handler),
+            ops: vec![op(M::GET, "listFunctions", "Configured functions: placement, breakers, workers", 200)],
+        },
+        Endpoint {
+            path: "/v1/invocations",
+            handler: get(invoke::invocations_handler),
+            ops: vec![Op {
+                query: &[
+                    ("function", "only this function"),
+                    ("limit", "page size (1-1000, default 100)"),
+                    ("offset", "rows to skip"),
+                ],
+                ..op(M::GET, "listInvocations", "Recorded invocations, oldest first, and counts per platform", 200)
             }],
         },
         Endpoint {

@@ -32,6 +32,7 @@ struct Inner {
     router_loader: Option<RouterLoader>,
     route_lambda: LambdaConfig,
     route_task_usd_per_hour: f64,
+    dispatcher: Option<Arc<infergate_dispatch::Dispatcher>>,
 }
 
 impl AppState {
@@ -62,6 +63,7 @@ impl AppState {
             router_loader: None,
             route_lambda: LambdaConfig::default(),
             route_task_usd_per_hour: infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
+            dispatcher: None,
         }))
     }
 
@@ -73,6 +75,19 @@ impl AppState {
         inner.route_lambda = lambda;
         inner.route_task_usd_per_hour = task_usd_per_hour;
         self
+    }
+
+    /// The same state with configured functions to dispatch to (`/v1/invoke`). Call before
+    /// the state is cloned (it panics otherwise: a wiring bug).
+    pub fn with_dispatcher(mut self, dispatcher: Arc<infergate_dispatch::Dispatcher>) -> Self {
+        let inner = Arc::get_mut(&mut self.0).expect("with_dispatcher is called before the state is shared");
+        inner.dispatcher = Some(dispatcher);
+        self
+    }
+
+    /// The dispatcher, when functions are configured.
+    pub fn dispatcher(&self) -> Option<&Arc<infergate_dispatch::Dispatcher>> {
+        self.0.dispatcher.as_ref()
     }
 
     /// The router model slot.

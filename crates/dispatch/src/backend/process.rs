@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// How to start a worker: the program (the `infergate` binary) and the arguments before the
 /// handler's (`["worker"]`).
@@ -29,7 +29,7 @@ impl WorkerCommand {
     /// The full argument list for a handler (loopback, any free port).
     pub fn args_for(&self, handler: &HandlerSpec, seed: u64) -> Vec<String> {
         let mut args = self.args.clone();
-        args.extend(["--addr".into(), "127.0.0.1:0".into()]);
+        args.extend(["--addr".into(), "127.0.0.1:0".into(), "--exit-with-stdin".into()]);
         match handler {
             HandlerSpec::SleepCpu { exec_ms } => {
                 args.extend(["--handler".into(), "sleep-cpu".into(), "--exec-ms".into()]);
@@ -52,6 +52,7 @@ impl WorkerCommand {
 #[derive(Debug)]
 pub struct WorkerProcess {
     child: Child,
+    _stdin: Option<ChildStdin>,
     _stdout: ChildStdout,
     url: String,
     /// How long it took from exec to ready.
@@ -65,12 +66,13 @@ impl WorkerProcess {
         let unavailable = |m: String| BackendError::new(BackendFailure::Unavailable, m);
         let mut child = Command::new(program)
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped()) // closed when we go: the worker exits with us
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| unavailable(format!("cannot start worker {}: {e}", program.display())))?;
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or_else(|| unavailable("worker has no stdout".into()))?;
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
@@ -89,6 +91,7 @@ impl WorkerProcess {
         };
         Ok(WorkerProcess {
             child,
+            _stdin: stdin,
             _stdout: reader.into_inner(),
             url: format!("http://127.0.0.1:{port}/invoke"),
             startup: started.elapsed(),
