@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod engine;
 mod keys;
+mod load;
 mod models;
 mod route;
 mod runtime_args;
@@ -49,6 +50,8 @@ enum Command {
     /// Placement: replay traces under every strategy, build datasets, train the router.
     #[command(subcommand)]
     Route(route::RouteCommand),
+    /// Open-loop HTTP load from a scenario: p50/p95/p99, errors, throughput, raw latencies CSV.
+    Load(load::LoadArgs),
     /// A worker process of the local backends: POST /invoke, GET /healthz; prints its port.
     Worker(worker::WorkerArgs),
 }
@@ -86,6 +89,7 @@ fn run() -> Result<()> {
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
             Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),
+            Command::Load(args) => load::run(args).await,
             Command::Worker(_) => unreachable!("handled above"),
         }
     })

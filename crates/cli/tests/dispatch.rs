@@ -261,3 +261,67 @@ ecs = {{ backend = "http", url = "http://127.0.0.1:{port}/", retries = 0 }}
         (1, Some(502), Some("bad_reply"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_generator_follows_the_scenario_and_writes_every_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        r#"
+[[functions]]
+name = "spin"
+handler = { kind = "sleep-cpu", exec_ms = { dist = "constant", value = 10 } }
+lambda = { backend = "local-function" }
+ecs = { backend = "local-container", tasks = 1 }
+"#,
+    );
+    let scenario = dir.path().join("scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "phases:\n  - {duration_s: 2, arrival_rate: 10}\n  - {pause: 0.5}\n  - {duration_s: 1, arrival_rate: 10, ramp_to: 30}\n\
+         workload: {type: lightweight_api, payload_kb: 3, exec_ms: {dist: constant, value: 10}, memory_mb: 256}\nslo_ms: 500\n",
+    )
+    .unwrap();
+    let expected = infergate_place::scenario::Scenario::from_yaml(&std::fs::read_to_string(&scenario).unwrap())
+        .unwrap()
+        .requests(3)
+        .len();
+    let server = Server::start(dir.path(), &["--config", &cfg], &[]);
+    let csv = dir.path().join("latencies.csv");
+    let out = common::infergate()
+        .args(["load", "--seed", "3", "--json", "--scenario"])
+        .arg(&scenario)
+        .args(["--target", &server.at("/v1/invoke/spin"), "--out"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["requests"].as_u64().unwrap() as usize, expected, "{summary}");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    for k in ["p50_ms", "p95_ms", "p99_ms", "throughput_per_s"] {
+        assert!(summary[k].as_f64().unwrap() > 0.0, "{k}: {summary}");
+    }
+    let routed = &summary["routed"];
+    assert_eq!(
+        routed["ecs"].as_u64().unwrap_or(0) + routed["lambda"].as_u64().unwrap_or(0),
+        expected as u64,
+        "{summary}"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), expected + 1, "a header and one line per request");
+    assert!(text.lines().skip(1).all(|l| l.split(',').nth(2) == Some("200")), "{text}");
+    assert_eq!(records(&server, "spin").await.len(), expected);
+
+    // A malformed scenario is a clear error, and nothing is sent.
+    std::fs::write(&scenario, "phases: []\nworkload: {type: lightweight_api, payload_kb: 1, exec_ms: {dist: constant, value: 1}, memory_mb: 1}\nslo_ms: 1\n").unwrap();
+    let out = common::infergate()
+        .args(["load", "--scenario"])
+        .arg(&scenario)
+        .args(["--target", &server.at("/v1/invoke/spin")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("phases"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(records(&server, "spin").await.len(), expected);
+}

@@ -13,11 +13,14 @@
 //! - [`dispatcher`]: choosing the platform (the hybrid sends the container what it can take
 //!   now and the overflow to functions), one fallback to the other platform, latency and cost.
 //! - [`recorder`]: every invocation written to the store, in batches, exactly once.
+//! - [`load`]: open-loop load from a scenario's arrivals, and its summary (p50/p95/p99,
+//!   errors, throughput, routing, cost).
 
 pub mod backend;
 pub mod breaker;
 pub mod dispatcher;
 pub mod function;
+pub mod load;
 pub mod recorder;
 
 pub use backend::{Backend, BackendError, BackendFailure, Reply};
