@@ -325,3 +325,46 @@ ecs = { backend = "local-container", tasks = 1 }
     assert!(String::from_utf8_lossy(&out.stderr).contains("phases"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(records(&server, "spin").await.len(), expected);
 }
+
+#[test]
+fn live_evaluation_plays_the_scenario_three_ways_on_real_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "slo_ms: 500\nworkload: {type: lightweight_api, payload_kb: 1, memory_mb: 512, exec_ms: {dist: constant, value: 20}}\n\
+         phases:\n  - {duration_s: 3, arrival_rate: 15}\n  - {duration_s: 1, arrival_rate: 40}\n",
+    )
+    .unwrap();
+    let out = common::infergate()
+        .args(["route", "evaluate", "--live", "--json", "--live-tasks", "2", "--scenario"])
+        .arg(&scenario)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["strategies"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["lambda_only", "ecs_only", "hybrid"]);
+    let n = rows[0]["requests"].as_u64().unwrap();
+    for r in rows {
+        assert_eq!(r["requests"].as_u64(), Some(n), "the same scenario each time: {r}");
+        assert_eq!(r["error_rate"], 0.0, "{r}");
+        assert!(r["p95_ms"].as_f64().unwrap() >= 20.0 && r["cost_usd"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let (lambda, ecs, hybrid) = (&rows[0], &rows[1], &rows[2]);
+    assert_eq!((lambda["on_ecs"].as_u64(), lambda["on_lambda"].as_u64()), (Some(0), Some(n)));
+    assert!(lambda["cold_starts"].as_u64().unwrap() >= 1, "functions start cold: {lambda}");
+    assert_eq!(
+        (ecs["on_lambda"].as_u64(), ecs["cold_starts"].as_u64(), ecs["tasks"].as_u64()),
+        (Some(0), Some(0), Some(2))
+    );
+    let on_both = hybrid["on_lambda"].as_u64().unwrap() + hybrid["on_ecs"].as_u64().unwrap();
+    assert_eq!(on_both, n, "{hybrid}");
+    assert!(
+        hybrid["tasks"].as_u64().unwrap() >= 1 && hybrid["on_ecs"].as_u64().unwrap() > 0,
+        "the base load on a worker: {hybrid}"
+    );
+}

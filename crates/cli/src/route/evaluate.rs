@@ -3,7 +3,7 @@
 use super::input::{self, PlatformArgs, TraceArgs};
 use super::report;
 use crate::config::Config;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -28,9 +28,20 @@ pub struct EvaluateArgs {
     /// Threads replaying functions (0: one per core); results do not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Play the --scenario for real, three times, against worker processes on this machine
+    /// (all local-function, all local-container, hybrid) instead of simulating.
+    #[arg(long, requires = "scenario")]
+    live: bool,
+    /// --live: always-on workers of `ecs_only` (default: sized for the scenario's p99 minute
+    /// at 70 %).
+    #[arg(long, requires = "live")]
+    live_tasks: Option<usize>,
 }
 
 pub fn run(config: &Config, args: EvaluateArgs) -> Result<()> {
+    if args.live {
+        return run_live(config, &args);
+    }
     let settings = input::settings(&args.platforms)?;
     let workloads = input::workloads(&args.trace, args.platforms.seed)?;
     let threads = match args.threads {
@@ -90,5 +101,30 @@ pub fn run(config: &Config, args: EvaluateArgs) -> Result<()> {
     report::write(&base.join("evaluations").join(&stamp), &document, &table, &charts)?;
     std::fs::write(base.join("latest.txt"), &stamp)?;
     eprintln!("charts and table in {} (and {})", args.out.display(), base.join("evaluations").join(&stamp).display());
+    Ok(())
+}
+
+fn run_live(config: &Config, args: &EvaluateArgs) -> Result<()> {
+    let path = args.trace.scenario.as_ref().expect("clap requires --scenario with --live");
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let scenario = infergate_place::scenario::Scenario::from_yaml(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if args.live_tasks == Some(0) {
+        anyhow::bail!("--live-tasks must be at least 1");
+    }
+    let settings = input::settings(&args.platforms)?;
+    let live = super::live::LiveSettings {
+        scenario: &scenario,
+        seed: args.platforms.seed,
+        tasks: args.live_tasks,
+        task_usd_per_hour: settings.task_usd_per_hour,
+    };
+    let rows =
+        tokio::runtime::Handle::current().block_on(super::live::evaluate_live(&live, &config.server.data_dir))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "strategies": rows }))?);
+    } else {
+        print!("{}", super::live::table(&rows));
+    }
     Ok(())
 }

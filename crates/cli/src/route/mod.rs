@@ -3,6 +3,7 @@
 
 mod evaluate;
 mod input;
+mod live;
 pub mod model;
 mod report;
 mod simulate;
