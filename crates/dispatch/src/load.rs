@@ -3,6 +3,7 @@
 //! not as a lower offered rate. Used by `infergate load` (over HTTP) and `infergate route
 //! evaluate --live` (straight into the dispatcher).
 
+use infergate_place::histogram::nearest_rank as quantile;
 use serde::Serialize;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -111,14 +112,6 @@ pub struct LoadSummary {
     pub cost_usd: f64,
     /// Wall time, seconds.
     pub wall_s: f64,
-}
-
-/// The `q` quantile (nearest rank) of ascending `sorted`; 0 when empty.
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    match sorted.len() {
-        0 => 0.0,
-        n => sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
-    }
 }
 
 impl LoadSummary {

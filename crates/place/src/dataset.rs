@@ -60,10 +60,7 @@ pub struct Row {
 
 fn p95(latencies: &mut [f64]) -> f64 {
     latencies.sort_by(f64::total_cmp);
-    match latencies.len() {
-        0 => 0.0,
-        n => latencies[((0.95 * n as f64).ceil() as usize).clamp(1, n) - 1],
-    }
+    crate::histogram::nearest_rank(latencies, 0.95)
 }
 
 fn mean_finite(latencies: &[f64]) -> f64 {

@@ -104,6 +104,14 @@ impl LatencyHistogram {
     }
 }
 
+/// The `q` quantile (0–1, nearest rank) of ascending `sorted`; 0 when empty.
+pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        n => sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

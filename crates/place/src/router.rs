@@ -280,12 +280,7 @@ pub struct RoutePlatforms {
     pub chosen: PlatformEstimate,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    match sorted.len() {
-        0 => 0.0,
-        n => sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
-    }
-}
+use crate::histogram::nearest_rank as percentile;
 
 /// Prices `req` on each platform by simulating [`HORIZON_S`] (or fewer) seconds of Poisson
 /// arrivals (seeded: the same request, the same answer) and picks the cheapest decision of

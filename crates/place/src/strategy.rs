@@ -157,10 +157,7 @@ pub fn run_window(
     let on_tasks = requests.len() - overflow.len();
     latencies.extend(run.outcomes.iter().map(|o| if o.throttled { f64::INFINITY } else { o.latency_ms }));
     latencies.sort_by(f64::total_cmp);
-    let p95_ms = match latencies.len() {
-        0 => 0.0,
-        n => latencies[((0.95 * n as f64).ceil() as usize).clamp(1, n) - 1],
-    };
+    let p95_ms = crate::histogram::nearest_rank(&latencies, 0.95);
     let billed_s = (p.window_s - decision.launch_s).max(0.0);
     let result = WindowResult {
         decision,

@@ -11,7 +11,7 @@
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
-use infergate_dispatch::load::{quantile, run_open_loop, LoadSample};
+use infergate_dispatch::load::{run_open_loop, LoadSample, LoadSummary};
 use infergate_dispatch::{
     BackendConfig, BreakerConfig, Dispatcher, FunctionConfig, HandlerSpec, InvocationRecorder, Platform, RoutingMode,
     WorkerCommand,
@@ -117,8 +117,7 @@ async fn play(
         _ => 0,
     };
     let span = schedule.last().copied().unwrap_or(0.0);
-    let started = Instant::now();
-    let (samples, _) = run_open_loop(schedule, Duration::from_secs_f64(span + 120.0), |i| {
+    let (samples, wall) = run_open_loop(schedule, Duration::from_secs_f64(span + 120.0), |i| {
         let (d, payload, at) = (dispatcher.clone(), payload.clone(), schedule[i]);
         async move {
             let sent = Instant::now();
@@ -145,26 +144,25 @@ async fn play(
         }
     })
     .await;
-    let wall_s = started.elapsed().as_secs_f64();
     dispatcher.shutdown().await;
-    let mut ok: Vec<f64> = samples.iter().filter(|s| s.ok()).map(|s| s.latency_ms).collect();
-    ok.sort_by(f64::total_cmp);
-    let on = |p: &str| samples.iter().filter(|s| s.ok() && s.routed_to.as_deref() == Some(p)).count();
-    let fleet_usd = tasks as f64 * config.task_usd_per_hour * wall_s / 3600.0;
+    let summary = LoadSummary::of(&samples, wall);
+    let over_slo = samples.iter().filter(|s| s.ok() && s.latency_ms > config.slo_ms).count();
+    let fleet_usd = tasks as f64 * config.task_usd_per_hour * summary.wall_s / 3600.0;
+    let on = |p: &str| summary.routed.get(p).copied().unwrap_or(0);
     Ok(LiveRow {
         name,
-        requests: samples.len(),
-        mean_ms: ok.iter().sum::<f64>() / ok.len().max(1) as f64,
-        p95_ms: quantile(&ok, 0.95),
-        p99_ms: quantile(&ok, 0.99),
-        cost_usd: samples.iter().filter_map(|s| s.cost_usd).sum::<f64>() + fleet_usd,
-        error_rate: (samples.len() - ok.len()) as f64 / samples.len().max(1) as f64,
-        slo_violation_rate: ok.iter().filter(|&&l| l > config.slo_ms).count() as f64 / ok.len().max(1) as f64,
-        cold_starts: samples.iter().filter(|s| s.cold_start).count(),
+        requests: summary.requests,
+        mean_ms: summary.mean_ms,
+        p95_ms: summary.p95_ms,
+        p99_ms: summary.p99_ms,
+        cost_usd: summary.cost_usd + fleet_usd,
+        error_rate: summary.error_rate,
+        slo_violation_rate: over_slo as f64 / summary.ok.max(1) as f64,
+        cold_starts: summary.cold_starts,
         on_lambda: on("lambda"),
         on_ecs: on("ecs"),
         tasks,
-        wall_s,
+        wall_s: summary.wall_s,
     })
 }
 

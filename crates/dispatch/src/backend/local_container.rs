@@ -117,10 +117,7 @@ impl LocalContainerPool {
         let outcome = worker.call(&self.client, payload, self.settings.timeout, false, 0.0).await;
         self.busy.fetch_sub(1, Ordering::Relaxed);
         let mut worker = worker;
-        let healthy = match &outcome {
-            Ok(_) => true,
-            Err(e) => matches!(e.failure, BackendFailure::ServerError | BackendFailure::Throttled),
-        } && worker.is_alive();
+        let healthy = outcome.as_ref().map_or_else(|e| e.failure.leaves_worker_usable(), |_| true) && worker.is_alive();
         if healthy {
             self.add_idle(worker);
         } else {

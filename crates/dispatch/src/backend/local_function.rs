@@ -120,10 +120,7 @@ impl LocalFunctionPool {
         let outcome = worker.call(&self.client, payload, self.settings.timeout, cold, startup_ms).await;
         let mut s = self.state.lock();
         s.busy -= 1;
-        let keep = match &outcome {
-            Ok(_) => true,
-            Err(e) => matches!(e.failure, BackendFailure::ServerError | BackendFailure::Throttled),
-        };
+        let keep = outcome.as_ref().map_or_else(|e| e.failure.leaves_worker_usable(), |_| true);
         if keep {
             s.idle.push((worker, Instant::now()));
         }

@@ -49,6 +49,12 @@ pub enum BackendFailure {
 }
 
 impl BackendFailure {
+    /// Whether a local worker that failed this way can serve again (it answered: a 5xx or a
+    /// 429); one that timed out, vanished or spoke garbage is stopped.
+    pub fn leaves_worker_usable(self) -> bool {
+        matches!(self, BackendFailure::ServerError | BackendFailure::Throttled)
+    }
+
     /// The wire name recorded as the invocation's outcome.
     pub fn as_str(self) -> &'static str {
         match self {
