@@ -253,6 +253,10 @@ ecs = {{ backend = "http", url = "http://127.0.0.1:{port}/", retries = 0 }}
     let a = invoke(&server, "broken", None, b"x".to_vec()).await;
     assert_eq!((a.status, a.body["code"].as_str()), (502, Some("bad_backend_reply")), "{:?}", a.body);
     assert!(a.body["error"].as_str().unwrap().contains("not valid HTTP"), "a clear message: {}", a.body);
+    let (status, v) = get(&server.at("/v1/invocations?limit=0")).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("bad_limit")), "{v}");
+    let (status, v) = get(&server.at("/v1/invocations?limit=many")).await;
+    assert_eq!(status, 400, "{v}");
     // Refused requests change nothing: only the two forwarded ones are recorded.
     assert_eq!(records(&server, "small").await.len(), 1);
     let broken = records(&server, "broken").await;
@@ -367,4 +371,21 @@ fn live_evaluation_plays_the_scenario_three_ways_on_real_workers() {
         hybrid["tasks"].as_u64().unwrap() >= 1 && hybrid["on_ecs"].as_u64().unwrap() > 0,
         "the base load on a worker: {hybrid}"
     );
+}
+
+#[test]
+fn a_worker_with_bad_arguments_says_what_is_wrong() {
+    for (args, says) in [
+        (&["--handler", "nope"][..], "unknown --handler"),
+        (&["--handler", "sleep-cpu"][..], "needs --exec-ms"),
+        (&["--handler", "sleep-cpu", "--exec-ms", "{\"dist\":\"constant\",\"value\":-1}"][..], "--exec-ms"),
+        (&["--handler", "sleep-cpu", "--exec-ms", "soon"][..], "a number or a distribution"),
+        (&["--handler", "classify"][..], "needs --model"),
+        (&["--handler", "classify", "--model", "/nonexistent.onnx"][..], "cannot load"),
+    ] {
+        let out = common::infergate().arg("worker").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "no port is printed for a worker that cannot run: {args:?}");
+    }
 }

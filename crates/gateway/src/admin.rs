@@ -9,7 +9,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use infergate_core::ModelSpec;
 use infergate_store::{Store, StoreError};
@@ -43,9 +43,9 @@ pub struct WarmAnswer {
 pub async fn warm_handler(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    query: Result<Query<WarmQuery>, axum::extract::rejection::QueryRejection>,
+    query: crate::error::QueryResult<WarmQuery>,
 ) -> ApiResult<Json<WarmAnswer>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let q = crate::error::query(query)?;
     let count = q.count.unwrap_or(1);
     let max = state.pool().policy().max_instances;
     if count == 0 || count > max {

@@ -6,7 +6,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::stats::percentile;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use infergate_store::Alarm;
 use parking_lot::Mutex;
@@ -180,9 +180,9 @@ pub struct AlarmsQuery {
 /// `GET /v1/alarms[?state=open|all]`.
 pub async fn list_handler(
     State(state): State<AppState>,
-    query: Result<Query<AlarmsQuery>, axum::extract::rejection::QueryRejection>,
+    query: crate::error::QueryResult<AlarmsQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let q = crate::error::query(query)?;
     let open_only = match q.state.as_deref() {
         None | Some("open") => true,
         Some("all") => false,

@@ -139,5 +139,14 @@ impl From<SubmitError> for ApiError {
     }
 }
 
+/// A parsed query string, or a 400 (`bad_query`) saying what is wrong with it, as JSON like
+/// every other error (axum's own rejection is plain text).
+pub type QueryResult<T> = Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// The query of a [`QueryResult`], or the 400.
+pub fn query<T>(q: QueryResult<T>) -> ApiResult<T> {
+    q.map(|axum::extract::Query(v)| v).map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
+}
+
 /// Result alias for handlers.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -6,7 +6,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::input::read_body;
 use crate::state::AppState;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -44,9 +44,10 @@ fn header(response: &mut Response, name: &'static str, value: String) {
 pub async fn invoke_handler(
     State(state): State<AppState>,
     Path(function): Path<String>,
-    Query(query): Query<InvokeQuery>,
+    query: crate::error::QueryResult<InvokeQuery>,
     req: Request,
 ) -> ApiResult<Response> {
+    let query = crate::error::query(query)?;
     let dispatcher = dispatcher(&state)?.clone();
     let mode = match query.mode.as_deref() {
         None => None,
@@ -129,8 +130,9 @@ pub struct InvocationsQuery {
 /// `GET /v1/invocations`: the record, oldest first, and the counts per function and platform.
 pub async fn invocations_handler(
     State(state): State<AppState>,
-    Query(q): Query<InvocationsQuery>,
+    q: crate::error::QueryResult<InvocationsQuery>,
 ) -> ApiResult<Json<Value>> {
+    let q = crate::error::query(q)?;
     if let Some(d) = state.dispatcher() {
         d.recorder().flush().await;
     }

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +60,9 @@ pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 /// `GET /v1/stats`.
 pub async fn stats_handler(
     State(state): State<AppState>,
-    query: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+    query: crate::error::QueryResult<StatsQuery>,
 ) -> ApiResult<Json<Stats>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let q = crate::error::query(query)?;
     let window_s = q.window_s.unwrap_or(3600);
     if window_s == 0 || window_s > MAX_WINDOW_S {
         return Err(ApiError::bad_request(
