@@ -27,7 +27,7 @@ fn router_model(kind: LearnerKind) -> RouterModel {
     for (i, f) in functions.iter().take(200).enumerate() {
         for row in function_rows(&FunctionWorkload::from_azure2019(f, i as u64), &settings, i as u64) {
             x.extend(row.features.vector(&SEED_FEATURES).unwrap());
-            y.push(row.label_objective as f64);
+            y.push(row.labels.map_or(0.0, |l| l.objective as f64));
         }
     }
     let names = SEED_FEATURES.iter().map(|s| s.to_string()).collect();

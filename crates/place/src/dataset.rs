@@ -10,6 +10,10 @@
 //! Containers are sized for the window's own p99 minute at 70 % utilisation and serve one
 //! queue; Lambda runs as in [`crate::sim::lambda`]. Rows are written in function then window
 //! order, so the same inputs and seed give the same bytes.
+//!
+//! The same rows come from measured invocations too ([`crate::measured`]); there a platform
+//! that served too few requests in a window is not observed: its columns and the labels are
+//! left empty, and trainers skip the row for what it lacks.
 
 use crate::evaluate::Settings;
 use crate::features::{WindowContext, WindowFeatures, FULL_FEATURES};
@@ -46,24 +50,48 @@ pub struct Row {
     pub slo_ms: f64,
     /// Features of the window.
     pub features: WindowFeatures,
-    /// All on Lambda.
-    pub lambda: PlatformOutcome,
-    /// Tasks the container side ran.
+    /// All on Lambda (`None`: not observed).
+    pub lambda: Option<PlatformOutcome>,
+    /// Tasks the container side ran (or would run, for measured rows: see [`crate::measured`]).
     pub ecs_tasks: usize,
-    /// All on containers.
-    pub ecs: PlatformOutcome,
-    /// The seed's label (1 = lambda).
-    pub label_seed: u8,
-    /// The objective's label (1 = lambda).
-    pub label_objective: u8,
+    /// All on containers (`None`: not observed).
+    pub ecs: Option<PlatformOutcome>,
+    /// The labels, when both platforms were observed.
+    pub labels: Option<Labels>,
 }
 
-fn p95(latencies: &mut [f64]) -> f64 {
+/// The two labels of a window (1 = lambda, 0 = ecs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels {
+    /// The seed's rule: Lambda faster on average and at most 10 % dearer.
+    pub seed: u8,
+    /// The objective: the cheaper platform meeting p95 ≤ SLO (see the module doc).
+    pub objective: u8,
+}
+
+impl Labels {
+    /// The labels of a window given both platforms' outcomes and the SLO.
+    pub fn of(lambda: &PlatformOutcome, ecs: &PlatformOutcome, slo_ms: f64) -> Labels {
+        let seed = (lambda.mean_ms < ecs.mean_ms && lambda.cost_usd <= 1.1 * ecs.cost_usd) as u8;
+        let (l_ok, e_ok) = (lambda.p95_ms <= slo_ms, ecs.p95_ms <= slo_ms);
+        let objective = match (l_ok, e_ok) {
+            (true, true) => lambda.cost_usd <= ecs.cost_usd,
+            (true, false) => true,
+            (false, true) => false,
+            (false, false) => lambda.p95_ms <= ecs.p95_ms,
+        } as u8;
+        Labels { seed, objective }
+    }
+}
+
+/// The p95 of `latencies` (sorted in place; infinity counts as over any SLO).
+pub fn p95(latencies: &mut [f64]) -> f64 {
     latencies.sort_by(f64::total_cmp);
     crate::histogram::nearest_rank(latencies, 0.95)
 }
 
-fn mean_finite(latencies: &[f64]) -> f64 {
+/// The mean of the finite latencies (0 when there are none).
+pub fn mean_finite(latencies: &[f64]) -> f64 {
     let served: Vec<f64> = latencies.iter().copied().filter(|l| l.is_finite()).collect();
     served.iter().sum::<f64>() / served.len().max(1) as f64
 }
@@ -111,25 +139,16 @@ pub fn function_rows(f: &FunctionWorkload, settings: &Settings, seed: u64) -> Ve
             waited_share: crun.outcomes.iter().filter(|o| o.wait_ms > 0.0).count() as f64 / reqs.len() as f64,
             cost_usd: crun.cost_usd,
         };
-        let label_seed = (lambda.mean_ms < ecs.mean_ms && lambda.cost_usd <= 1.1 * ecs.cost_usd) as u8;
-        let (l_ok, e_ok) = (lambda.p95_ms <= slo_ms, ecs.p95_ms <= slo_ms);
-        let label_objective = match (l_ok, e_ok) {
-            (true, true) => lambda.cost_usd <= ecs.cost_usd,
-            (true, false) => true,
-            (false, true) => false,
-            (false, false) => lambda.p95_ms <= ecs.p95_ms,
-        } as u8;
         out.push(Row {
             function: f.name.clone(),
             window: t,
             requests: reqs.len(),
             slo_ms,
             features,
-            lambda,
+            labels: Some(Labels::of(&lambda, &ecs, slo_ms)),
+            lambda: Some(lambda),
             ecs_tasks: tasks,
-            ecs,
-            label_seed,
-            label_objective,
+            ecs: Some(ecs),
         });
     }
     out
@@ -150,7 +169,8 @@ pub fn header() -> Vec<String> {
     h
 }
 
-/// Writes `rows` as CSV (categorical features by their wire names) to `w`.
+/// Writes `rows` as CSV (categorical features by their wire names; what was not observed as
+/// empty fields) to `w`.
 pub fn write_csv<W: std::io::Write>(rows: &[Row], w: W) -> Result<(), csv::Error> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record(header())?;
@@ -166,13 +186,16 @@ pub fn write_csv<W: std::io::Write>(rows: &[Row], w: W) -> Result<(), csv::Error
             rec.push(num(v));
         }
         for p in [&r.lambda, &r.ecs] {
-            for v in [p.mean_ms, p.p95_ms, p.waited_share, p.cost_usd] {
-                rec.push(num(v));
+            match p {
+                Some(p) => rec.extend([p.mean_ms, p.p95_ms, p.waited_share, p.cost_usd].map(num)),
+                None => rec.extend(std::iter::repeat_n(String::new(), 4)),
             }
         }
         rec.push(r.ecs_tasks.to_string());
-        rec.push(r.label_seed.to_string());
-        rec.push(r.label_objective.to_string());
+        match r.labels {
+            Some(l) => rec.extend([l.seed.to_string(), l.objective.to_string()]),
+            None => rec.extend([String::new(), String::new()]),
+        }
         out.write_record(&rec)?;
     }
     out.flush()?;

@@ -17,12 +17,14 @@
 //!   violations; [`histogram`] keeps the latencies.
 //! - [`dataset`]: labelled rows (features, per-platform outcomes, the seed's and the
 //!   objective's labels) for training the router.
+//! - [`measured`]: the same rows from invocations the router really forwarded, for retraining.
 //! - [`router`]: the HTTP questions — the seed's `/predict` and `/v1/route` — without HTTP.
 
 pub mod dataset;
 pub mod evaluate;
 pub mod features;
 pub mod histogram;
+pub mod measured;
 pub mod replay;
 pub mod router;
 pub mod scenario;

@@ -1,11 +1,13 @@
 //! `infergate route …`: where workloads should run — replaying traces under every strategy
-//! (`evaluate`) and building labelled datasets from the simulator (`simulate`).
+//! (`evaluate`), building labelled datasets from the simulator (`simulate`), training the
+//! router on them (`train`) and again on what live dispatch measured (`retrain`).
 
 mod evaluate;
 mod input;
 mod live;
 pub mod model;
 mod report;
+mod retrain;
 mod simulate;
 mod train;
 
@@ -25,6 +27,10 @@ pub enum RouteCommand {
     /// Compare learners on a dataset (k-fold CV, held-out test), save the best as the router
     /// model the server's /predict loads, and per-platform latency and cost regressors.
     Train(Box<train::TrainArgs>),
+    /// Train the router model and regressors again on the invocations live dispatch recorded
+    /// (windows where both platforms served are labelled by what they measured), optionally
+    /// with a simulated dataset; a running server swaps the new model in without a restart.
+    Retrain(Box<retrain::RetrainArgs>),
 }
 
 /// Runs a `route` subcommand.
@@ -33,5 +39,6 @@ pub fn run(config: Config, cmd: RouteCommand) -> Result<()> {
         RouteCommand::Evaluate(args) => evaluate::run(&config, *args),
         RouteCommand::Simulate(args) => simulate::run(*args),
         RouteCommand::Train(args) => train::run(&config.server.data_dir, *args),
+        RouteCommand::Retrain(args) => retrain::run(&config, *args),
     }
 }

@@ -27,8 +27,8 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let mut bytes = Vec::new();
     write_csv(&rows, &mut bytes)?;
     std::fs::write(&args.out, &bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
-    let lambda_seed = rows.iter().filter(|r| r.label_seed == 1).count();
-    let lambda_objective = rows.iter().filter(|r| r.label_objective == 1).count();
+    let lambda_seed = rows.iter().filter(|r| r.labels.is_some_and(|l| l.seed == 1)).count();
+    let lambda_objective = rows.iter().filter(|r| r.labels.is_some_and(|l| l.objective == 1)).count();
     println!(
         "{} rows ({} functions) → {}\nlabels (lambda / ecs): seed rule {} / {}, objective {} / {}\nsha256 {}",
         rows.len(),

@@ -20,6 +20,13 @@ pub struct TrainArgs {
     /// The dataset from `infergate route simulate`.
     #[arg(long)]
     data: PathBuf,
+    #[command(flatten)]
+    learn: LearnArgs,
+}
+
+/// How to train, shared by `route train` and `route retrain`.
+#[derive(Args, Debug)]
+pub struct LearnArgs {
     /// Which label: `objective` (cheaper platform meeting p95 ≤ SLO) or `seed` (Lambda faster
     /// and at most 10 % dearer).
     #[arg(long, default_value = "objective")]
@@ -85,6 +92,9 @@ fn read_dataset(path: &Path, names: &[&str], target: &str) -> Result<(Dataset, u
     Ok((data, skipped))
 }
 
+/// Fewest rows a regressor is trained on (one held out, the rest to fit).
+const MIN_REGRESSOR_ROWS: usize = 4;
+
 fn classification(m: &Metrics) -> Option<&infergate_learn::ClassificationMetrics> {
     match m {
         Metrics::Classification(c) => Some(c),
@@ -93,6 +103,12 @@ fn classification(m: &Metrics) -> Option<&infergate_learn::ClassificationMetrics
 }
 
 pub fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
+    train(data_dir, &args.data, &args.learn, None)
+}
+
+/// Trains the router model and the regressors on the dataset at `data` (see the module doc);
+/// `provenance` (e.g. which invocations a retrain used) is kept in the artifact's metrics.
+pub fn train(data_dir: &Path, data: &Path, args: &LearnArgs, provenance: Option<serde_json::Value>) -> Result<()> {
     let target = match args.label.as_str() {
         "objective" => "label_objective",
         "seed" => "label_seed",
@@ -111,8 +127,11 @@ pub fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
     if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
         bail!("--test-fraction must be between 0 and 1");
     }
-    let (data, skipped) = read_dataset(&args.data, &names, target)?;
-    data.check_binary()?;
+    let path = data;
+    let (data, skipped) = read_dataset(path, &names, target)?;
+    data.check_binary().with_context(|| {
+        format!("{}: the router needs windows of both labels (lambda and ecs) to learn from", path.display())
+    })?;
     let split = train_test_split(data.y(), args.test_fraction, true, args.seed)?;
     let (train, test) = (data.subset(&split.train), data.subset(&split.test));
     let positives = data.y().iter().filter(|&&v| v == 1.0).count();
@@ -174,6 +193,8 @@ pub fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
         "label": target,
         "compared": comparison,
         "feature_importance": importance,
+        "data": path.display().to_string(),
+        "provenance": provenance,
     });
     let trained_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let artifact = Artifact::new(Model::Classifier(model), &train, metrics, &trained_at)?;
@@ -197,13 +218,16 @@ pub fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
         sorted.iter().map(|(n, v)| format!("{n} {v:.3}")).collect::<Vec<_>>().join(", ")
     );
     if !args.no_regressors {
-        train_regressors(&args, out.parent().unwrap_or(Path::new(".")), &trained_at, &params)?;
+        train_regressors(path, args, out.parent().unwrap_or(Path::new(".")), &trained_at, &params)?;
     }
     Ok(())
 }
 
 /// Per-platform p95 latency and cost regressors (LightGBM on the full features), saved as
 /// `regressors/<target>.json` next to the router model, with held-out R² and MAPE printed.
+///
+/// A target with fewer than [`MIN_REGRESSOR_ROWS`] usable rows (e.g. a platform that measured
+/// traffic never reached) is skipped with a message, keeping the regressor already there.
 ///
 /// Latencies and costs span several orders of magnitude across functions, so each regressor
 /// learns the natural log of its target (artifact target `ln(<target>)`; exponentiate its
@@ -212,16 +236,27 @@ pub fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
 /// Azure 2019 sample's first 350 functions (held-out 20 %), raw target → log target: MAPE of
 /// Lambda p95 70 % → 9.3 %, ECS p95 83 % → 12.6 %, Lambda cost 652 % → 4.8 %, ECS cost
 /// 38 % → 4.3 % (R² 0.99/0.98/0.99/0.58 → 0.98/0.98/0.99/0.96).
-fn train_regressors(args: &TrainArgs, dir: &Path, trained_at: &str, params: &Params) -> Result<()> {
+fn train_regressors(path: &Path, args: &LearnArgs, dir: &Path, trained_at: &str, params: &Params) -> Result<()> {
     let dir = dir.join("regressors");
     std::fs::create_dir_all(&dir)?;
     for target in ["lambda_p95_ms", "ecs_p95_ms", "lambda_cost_usd", "ecs_cost_usd"] {
-        let (data, skipped) = read_dataset(&args.data, &FULL_FEATURES, target)?;
+        let (data, skipped) = match read_dataset(path, &FULL_FEATURES, target) {
+            Ok(read) => read,
+            Err(e) => {
+                println!("regressor {target:<16} skipped: {e:#} (kept the one already there, if any)");
+                continue;
+            }
+        };
         let with_traffic: Vec<usize> = (0..data.n_rows()).filter(|&i| data.y()[i] > 0.0).collect();
         let zero = data.n_rows() - with_traffic.len();
         let data = data.subset(&with_traffic);
-        if data.n_rows() < 2 {
-            bail!("{}: fewer than 2 rows with a positive {target}", args.data.display());
+        if data.n_rows() < MIN_REGRESSOR_ROWS {
+            println!(
+                "regressor {target:<16} skipped: {} rows with a positive value, {MIN_REGRESSOR_ROWS} needed (kept the \
+                 one already there, if any)",
+                data.n_rows()
+            );
+            continue;
         }
         let logged = Dataset::new(
             data.feature_names().to_vec(),
