@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod config;
+mod energy;
 mod engine;
 mod keys;
 mod load;
@@ -50,6 +51,9 @@ enum Command {
     /// Placement: replay traces under every strategy, build datasets, train the router.
     #[command(subcommand)]
     Route(route::RouteCommand),
+    /// Energy per inference on edge devices: train and evaluate predictors.
+    #[command(subcommand)]
+    Energy(energy::EnergyCommand),
     /// Open-loop HTTP load from a scenario: p50/p95/p99, errors, throughput, raw latencies CSV.
     Load(load::LoadArgs),
     /// A worker process of the local backends: POST /invoke, GET /healthz; prints its port.
@@ -89,6 +93,7 @@ fn run() -> Result<()> {
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
             Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),
+            Command::Energy(cmd) => tokio::task::block_in_place(|| energy::run(config, cmd)),
             Command::Load(args) => load::run(args).await,
             Command::Worker(_) => unreachable!("handled above"),
         }

@@ -1,0 +1,32 @@
+//! `infergate energy …`: train an energy predictor for a device on measured models, score one
+//! on other measurements.
+
+mod train;
+
+use crate::config::Config;
+use anyhow::Result;
+use clap::Subcommand;
+
+/// `infergate energy …`
+#[derive(Subcommand, Debug)]
+pub enum EnergyCommand {
+    /// Train a device's energy (and latency) predictor on measurements (the Jetson Nano files
+    /// or the seed's schema): held-out-family evaluation printed, the predictor and the
+    /// device's category thresholds saved.
+    Train(Box<train::TrainArgs>),
+    /// Score a trained predictor on other measurements (same CSV formats).
+    Evaluate(Box<train::EvaluateArgs>),
+}
+
+/// Runs an `energy` subcommand.
+pub fn run(config: Config, cmd: EnergyCommand) -> Result<()> {
+    match cmd {
+        EnergyCommand::Train(args) => train::train(&config.server.data_dir, *args),
+        EnergyCommand::Evaluate(args) => train::evaluate(*args),
+    }
+}
+
+/// Where a device's predictor lives under the data directory (the server loads it from there).
+pub fn predictor_path(data_dir: &std::path::Path, device: &str) -> std::path::PathBuf {
+    data_dir.join("energy").join(format!("{device}.json"))
+}

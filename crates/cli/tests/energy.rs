@@ -1,0 +1,63 @@
+//! `infergate energy train` and `evaluate` on the shared Jetson Nano files, through the binary.
+
+mod common;
+
+use serde_json::Value;
+
+#[test]
+fn train_then_evaluate_on_another_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let nano = common::shared().join("data/edge/jetson_nano");
+    let files = [
+        "conv_layers_1_5__high_mac_model_info5.csv",
+        "conv_layers_6_10__high_mac_model_info6.csv",
+        "misc_conv_models__high_mac_model_info_1_10.csv",
+    ];
+    let out = common::infergate()
+        .args(["energy", "train", "--device", "jetson_nano", "--data-dir"])
+        .arg(dir.path())
+        .arg("--data")
+        .args(files.iter().map(|f| nano.join(f)))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("mean over held-out parts") && text.contains("EXCELLENT"), "{text}");
+    let model = dir.path().join("energy/jetson_nano.json");
+    let thresholds: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("energy/energy_thresholds.json")).unwrap()).unwrap();
+    assert!(thresholds["jetson_nano"]["excellent_max_mwh"].as_f64().unwrap() > 0.0, "{thresholds}");
+
+    let evaluate = |extra: &[&str]| {
+        common::infergate()
+            .args(["energy", "evaluate", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(nano.join("expanded_high_mac_2__expanded_high_mac_2.csv"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = evaluate(&["--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in ["rows", "mape", "r2", "mae", "rmse", "interval_coverage"] {
+        assert!(v[k].is_number(), "{k} in {v}");
+        assert!(v["latency"][k].is_number(), "latency.{k} in {v}");
+    }
+    assert_eq!(v["rows"], 560, "one row of the file has no latency: {v}");
+    assert_eq!(v["skipped"], 1);
+
+    // A structure-only predictor refuses --with-latency; a non-predictor file is refused clearly.
+    let out = evaluate(&["--with-latency"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("drop --with-latency"));
+    let out = common::infergate()
+        .args(["energy", "evaluate", "--model"])
+        .arg(nano.join(files[0]))
+        .arg("--data")
+        .arg(nano.join(files[0]))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("not an energy predictor"), "{err}");
+}
