@@ -61,3 +61,23 @@ fn train_then_evaluate_on_another_family() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("not an energy predictor"), "{err}");
 }
+
+#[test]
+fn profile_mobilenet_v2_and_refuse_what_is_not_onnx() {
+    let out = common::infergate().args(["energy", "profile", "--json"]).arg(common::fp32_model()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (params, macs) = (p["params"].as_f64().unwrap(), p["macs"].as_f64().unwrap());
+    assert!((params / 3.5e6 - 1.0).abs() <= 0.02, "{params} parameters (published: 3.5 M)");
+    assert!((macs / 300e6 - 1.0).abs() <= 0.02, "{macs} MACs (published: ≈ 300 M)");
+    assert_eq!(p["input_size"], 224);
+    assert_eq!(p["depthwise"], true);
+    let table = common::infergate().args(["energy", "profile"]).arg(common::fp32_model()).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("3x3"), "the kernel mix is shown");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.onnx");
+    std::fs::write(&junk, b"definitely not protobuf \xff\xff").unwrap();
+    let out = common::infergate().args(["energy", "profile"]).arg(&junk).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("not an ONNX model"), "{err}");
+}

@@ -1,6 +1,7 @@
-//! `infergate energy …`: train an energy predictor for a device on measured models, score one
+//! `infergate energy …`: profile a model, train an energy predictor for a device on measured models, score one
 //! on other measurements.
 
+mod profile;
 mod train;
 
 use crate::config::Config;
@@ -10,6 +11,9 @@ use clap::Subcommand;
 /// `infergate energy …`
 #[derive(Subcommand, Debug)]
 pub enum EnergyCommand {
+    /// Profile an ONNX model from its graph: parameters, MACs, FLOPs, size, layers, input size,
+    /// depthwise convolutions and the share of MACs per kernel size.
+    Profile(Box<profile::ProfileArgs>),
     /// Train a device's energy (and latency) predictor on measurements (the Jetson Nano files
     /// or the seed's schema): held-out-family evaluation printed, the predictor and the
     /// device's category thresholds saved.
@@ -21,6 +25,7 @@ pub enum EnergyCommand {
 /// Runs an `energy` subcommand.
 pub fn run(config: Config, cmd: EnergyCommand) -> Result<()> {
     match cmd {
+        EnergyCommand::Profile(args) => profile::run(*args),
         EnergyCommand::Train(args) => train::train(&config.server.data_dir, *args),
         EnergyCommand::Evaluate(args) => train::evaluate(*args),
     }
