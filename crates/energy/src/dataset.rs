@@ -79,6 +79,11 @@ struct Columns {
     layers: Option<usize>,
     input: Option<usize>,
     network_type: Option<usize>,
+    /// `infergate bench`'s structure columns, from the profiled model.
+    filters_max: Option<usize>,
+    kernel_mean: Option<usize>,
+    kernel_max: Option<usize>,
+    depthwise: Option<usize>,
     device: Option<usize>,
     latency: (usize, f64),
     power: Option<usize>,
@@ -101,8 +106,12 @@ impl Columns {
             macs: either("MACs", "Total MACs", "gmacs", 1e9)?,
             params: either("parameters", "Total Parameters", "params_m", 1e6)?,
             layers: at("layers"),
-            input: at("inputsize"),
+            input: at("inputsize").or_else(|| at("input_size")),
             network_type: at("networktype"),
+            filters_max: at("filters_max"),
+            kernel_mean: at("kernel_mean"),
+            kernel_max: at("kernel_max"),
+            depthwise: at("depthwise"),
             device: at("device"),
             latency,
             power: at("avrg_pom_5v_in").or_else(|| at("power_avg_mw")),
@@ -157,15 +166,16 @@ pub fn read_file(path: &Path, device: &str) -> Result<(Vec<Measurement>, ReadRep
         let model = r.get(c.name).unwrap_or_default().trim().to_string();
         let depthwise = c.network_type.and_then(|i| r.get(i)).map(|t| t.trim().eq_ignore_ascii_case("dws"));
         let mix = kernel_mix_from_name(&model);
+        let column = |i: Option<usize>| i.and_then(|i| number(&r, i));
         let features = Features {
             macs,
             params,
-            layers: c.layers.and_then(|i| number(&r, i)),
-            input_size: c.input.and_then(|i| number(&r, i)),
-            filters_max: mix.filters,
-            kernel_mean: mix.kernel_mean,
-            kernel_max: mix.kernel_max,
-            depthwise: depthwise.or(mix.depthwise).map(|d| d as u8 as f64),
+            layers: column(c.layers),
+            input_size: column(c.input),
+            filters_max: column(c.filters_max).or(mix.filters),
+            kernel_mean: column(c.kernel_mean).or(mix.kernel_mean),
+            kernel_max: column(c.kernel_max).or(mix.kernel_max),
+            depthwise: column(c.depthwise).or(depthwise.or(mix.depthwise).map(|d| d as u8 as f64)),
         };
         out.push(Measurement {
             model,
@@ -239,6 +249,23 @@ mod tests {
         assert_eq!((r.device.as_str(), r.energy_mwh, r.latency_ms), ("jetson_nano_2gb", 387.2, 89.0));
         assert_eq!((r.features.macs, r.features.params), (0.909e9, 11.69e6));
         assert_eq!(r.features.layers, None, "the seed's schema has no layer count");
+
+        // `infergate bench` rows: the seed's columns, then the profiled structure; a row measured
+        // without a sensor has empty energy columns and is skipped, not guessed.
+        let bench = dir.path().join("bench.csv");
+        std::fs::write(
+            &bench,
+            "model,params_m,gflops,gmacs,size_mb,latency_avg_s,throughput_iter_per_s,energy_avg_mwh,power_avg_mw,device,\
+             energy_source,layers,input_size,filters_max,kernel_mean,kernel_max,depthwise\n\
+             m,3.49,0.6,0.3,14,0.01,100,0.02,7200,box,rapl,35,224,1280,2.03,3,1\n\
+             m,3.49,0.6,0.3,14,0.01,100,,,box,none,35,224,1280,2.03,3,1\n",
+        )
+        .unwrap();
+        let (rows, report) = read_file(&bench, "other").unwrap();
+        assert_eq!((report.rows, report.missing_measurement), (1, 1));
+        let f = &rows[0].features;
+        assert_eq!((f.layers, f.input_size, f.filters_max), (Some(35.0), Some(224.0), Some(1280.0)));
+        assert_eq!((f.kernel_mean, f.kernel_max, f.depthwise), (Some(2.03), Some(3.0), Some(1.0)));
 
         let other = dir.path().join("x.csv");
         std::fs::write(&other, "a,b\n1,2\n").unwrap();

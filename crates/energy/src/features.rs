@@ -32,6 +32,24 @@ pub const FEATURE_NAMES: [&str; 8] =
     ["ln_macs", "ln_params", "layers", "input_size", "filters_max", "kernel_mean", "kernel_max", "depthwise"];
 
 impl Features {
+    /// A profiled ONNX model's structure, counted as the measured datasets count it: layers are
+    /// convolution layers with a depthwise-separable pair counted once, and the kernel mean is over
+    /// those layers (not MAC-weighted), as the generated models' names (`K1x1_1_K3x3_3`) give it.
+    /// Without convolutions the convolution features are unknown.
+    pub fn from_profile(p: &infergate_profile::ModelProfile) -> Features {
+        let conv = |v: f64| (p.conv_layers > 0).then_some(v);
+        Features {
+            macs: p.macs as f64,
+            params: p.params as f64,
+            layers: conv(f64::from(p.conv_layers)),
+            input_size: (p.input_size > 0).then_some(p.input_size as f64),
+            filters_max: conv(p.filters_max as f64),
+            kernel_mean: conv(p.layer_kernel_mean),
+            kernel_max: conv(p.kernel_max as f64),
+            depthwise: Some(if p.depthwise { 1.0 } else { 0.0 }),
+        }
+    }
+
     /// The value of a feature of [`FEATURE_NAMES`]; `None` when unknown.
     pub fn value(&self, name: &str) -> Option<f64> {
         match name {

@@ -55,6 +55,8 @@ struct Totals {
     conv_kh_macs: f64,
     conv_kh_sum: f64,
     convs: u32,
+    depthwise_convs: u32,
+    pointwise_convs: u32,
     kernel_max: u64,
     filters_max: u64,
     op_counts: BTreeMap<String, u32>,
@@ -70,6 +72,9 @@ impl Totals {
             self.conv_kh_macs += macs as f64 * layer.kernel_h as f64;
             self.conv_kh_sum += layer.kernel_h as f64;
             self.convs += 1;
+            self.depthwise_convs += u32::from(layer.depthwise);
+            self.pointwise_convs +=
+                u32::from(layer.kernel_h == 1 && layer.kernel.chars().all(|c| c == '1' || c == 'x'));
             self.kernel_max = self.kernel_max.max(layer.kernel_h);
             self.filters_max = self.filters_max.max(layer.filters);
         }
@@ -297,6 +302,12 @@ fn finish(t: Totals, input_shape: Vec<u64>, size_bytes: usize) -> ModelProfile {
     } else {
         0.0
     };
+    // A depthwise-separable block (a depthwise convolution and its pointwise one) is one layer, named by
+    // its depthwise kernel, as architecture names and the measured datasets count them.
+    let paired = t.depthwise_convs.min(t.pointwise_convs);
+    let conv_layers = t.convs - paired;
+    let layer_kernel_mean =
+        if conv_layers > 0 { (t.conv_kh_sum - f64::from(paired)) / f64::from(conv_layers) } else { 0.0 };
     ModelProfile {
         params: t.params,
         macs: t.macs,
@@ -308,6 +319,8 @@ fn finish(t: Totals, input_shape: Vec<u64>, size_bytes: usize) -> ModelProfile {
         depthwise: t.depthwise,
         kernel_mac_share,
         kernel_mean,
+        conv_layers,
+        layer_kernel_mean,
         kernel_max: t.kernel_max,
         filters_max: t.filters_max,
         op_counts: t.op_counts,

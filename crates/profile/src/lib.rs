@@ -69,6 +69,12 @@ pub struct ModelProfile {
     pub kernel_mac_share: Vec<(String, f64)>,
     /// MAC-weighted mean kernel height over the convolutions (0 if none).
     pub kernel_mean: f64,
+    /// Convolution layers, a depthwise-separable pair (depthwise + pointwise 1×1) counted once, as
+    /// architecture names and measured datasets count layers (fully connected layers not included).
+    pub conv_layers: u32,
+    /// Mean kernel height over those layers, each counted once (a separable pair by its depthwise
+    /// kernel); 0 if none. The generated models' names (`K1x1_1_K3x3_3`) mean this.
+    pub layer_kernel_mean: f64,
     /// Largest convolution kernel height (0 if none).
     pub kernel_max: u64,
     /// Largest number of convolution output channels (0 if none).

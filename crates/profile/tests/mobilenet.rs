@@ -30,6 +30,10 @@ fn mobilenetv2_fp32_matches_published_counts() {
     assert!(p.depthwise);
     // 52 convolutions and the classifier.
     assert_eq!(p.layers, 53);
+    // The stem 3x3, 17 depthwise 3x3 each paired with its 1x1 projection, 16 1x1 expansions and the
+    // final 1x1: 35 layers, (3 + 17·3 + 17·1) / 35 = 71 / 35.
+    assert_eq!(p.conv_layers, 35);
+    assert!((p.layer_kernel_mean - 71.0 / 35.0).abs() < 1e-12, "{}", p.layer_kernel_mean);
     assert_eq!(p.kernel_max, 3);
     assert_eq!(p.filters_max, 1280);
     let shares: f64 = p.kernel_mac_share.iter().map(|(_, s)| s).sum();

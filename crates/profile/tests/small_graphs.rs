@@ -35,6 +35,7 @@ fn single_conv() {
     assert!(!p.depthwise);
     assert_eq!(p.kernel_mac_share, vec![("3x3".to_string(), 1.0)]);
     assert_eq!((p.kernel_mean, p.kernel_max, p.filters_max), (3.0, 3, 8));
+    assert_eq!((p.conv_layers, p.layer_kernel_mean), (1, 3.0));
     assert_eq!(p.op_counts.get("Conv"), Some(&1));
     assert!((p.size_mb - bytes.len() as f64 / 1e6).abs() < 1e-12);
 }
@@ -76,6 +77,8 @@ fn depthwise_pointwise_gemm() {
     // MAC-weighted kernel height over the convolutions: (18,432·3 + 32,768·1) / 51,200 = 1.72.
     assert!((p.kernel_mean - 1.72).abs() < 1e-12);
     assert_eq!((p.kernel_max, p.filters_max), (3, 16));
+    // The depthwise 3x3 and its pointwise 1x1 are one separable layer, named by its 3x3 kernel.
+    assert_eq!((p.conv_layers, p.layer_kernel_mean), (1, 3.0));
 }
 
 /// (c) Reshape to [batch, −1] with the batch read from the input through Shape → Gather →

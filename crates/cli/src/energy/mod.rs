@@ -31,7 +31,13 @@ pub fn run(config: Config, cmd: EnergyCommand) -> Result<()> {
     }
 }
 
-/// Where a device's predictor lives under the data directory (the server loads it from there).
+/// The directory of the devices' predictors and priors under the data directory (the server
+/// loads them from there).
+pub fn energy_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("energy")
+}
+
+/// Where a device's predictor lives under the data directory.
 pub fn predictor_path(data_dir: &std::path::Path, device: &str) -> std::path::PathBuf {
-    data_dir.join("energy").join(format!("{device}.json"))
+    infergate_energy::device::predictor_path(&energy_dir(data_dir), device)
 }

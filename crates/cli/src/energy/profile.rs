@@ -37,6 +37,10 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     println!("input        {:?} (size {})", p.input_shape, p.input_size);
     println!("depthwise    {}", p.depthwise);
     println!("kernels      {} (MAC-weighted mean {:.2}, largest {})", shares.join(", "), p.kernel_mean, p.kernel_max);
+    println!(
+        "conv layers  {} (a depthwise-separable pair counted once), mean kernel {:.2}",
+        p.conv_layers, p.layer_kernel_mean
+    );
     println!("filters      {} at most", p.filters_max);
     Ok(())
 }
