@@ -48,6 +48,40 @@ fn train_then_evaluate_on_another_family() {
     assert_eq!(v["rows"], 560, "one row of the file has no latency: {v}");
     assert_eq!(v["skipped"], 1);
 
+    // A new device with 10 measurements: a prior calibrated on the trained device's profile.
+    let few = dir.path().join("new_device.csv");
+    let held_out = std::fs::read_to_string(nano.join("expanded_high_mac_2__expanded_high_mac_2.csv")).unwrap();
+    std::fs::write(&few, held_out.lines().take(11).collect::<Vec<_>>().join("\n")).unwrap();
+    let calibrate = |base: &[&str], data: &std::path::Path| {
+        common::infergate()
+            .args(["energy", "calibrate", "--device", "nano_b", "--data-dir"])
+            .arg(dir.path())
+            .arg("--data")
+            .arg(data)
+            .args(base)
+            .output()
+            .unwrap()
+    };
+    let out = calibrate(&["--base", "jetson_nano"], &few);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("from 10 measurement(s) on jetson_nano's profile") && text.contains("leave-one-out"),
+        "{text}"
+    );
+    let prior: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("energy/nano_b.prior.json")).unwrap()).unwrap();
+    assert_eq!((prior["prior"]["measurements"].as_u64(), prior["base"].as_str()), (Some(10), Some("jetson_nano")));
+    // Refused: an unknown base, and no base with a single measurement; the prior is left as it was.
+    let before = std::fs::read(dir.path().join("energy/nano_b.prior.json")).unwrap();
+    let out = calibrate(&["--base", "no_such_device"], &few);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("energy train"));
+    let one = dir.path().join("one.csv");
+    std::fs::write(&one, held_out.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+    let out = calibrate(&[], &one);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("at least 2"));
+    assert_eq!(std::fs::read(dir.path().join("energy/nano_b.prior.json")).unwrap(), before);
+
     // A structure-only predictor refuses --with-latency; a non-predictor file is refused clearly.
     let out = evaluate(&["--with-latency"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("drop --with-latency"));

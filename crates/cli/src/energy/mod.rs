@@ -1,6 +1,7 @@
 //! `infergate energy …`: profile a model, train an energy predictor for a device on measured models, score one
 //! on other measurements.
 
+mod calibrate;
 mod profile;
 mod train;
 
@@ -18,6 +19,9 @@ pub enum EnergyCommand {
     /// or the seed's schema): held-out-family evaluation printed, the predictor and the
     /// device's category thresholds saved.
     Train(Box<train::TrainArgs>),
+    /// Calibrate a physics prior for a device from its first few measurements (e.g. `infergate
+    /// bench` rows) on another device's profile; it answers for the device until one is trained.
+    Calibrate(Box<calibrate::CalibrateArgs>),
     /// Score a trained predictor on other measurements (same CSV formats).
     Evaluate(Box<train::EvaluateArgs>),
 }
@@ -28,6 +32,7 @@ pub fn run(config: Config, cmd: EnergyCommand) -> Result<()> {
         EnergyCommand::Profile(args) => profile::run(*args),
         EnergyCommand::Train(args) => train::train(&config.server.data_dir, *args),
         EnergyCommand::Evaluate(args) => train::evaluate(*args),
+        EnergyCommand::Calibrate(args) => calibrate::run(&config.server.data_dir, *args),
     }
 }
 

@@ -49,7 +49,7 @@ pub struct EvaluateArgs {
 }
 
 /// The rows of `device` from `files`, with what was skipped printed.
-fn measurements(files: &[PathBuf], device: &str) -> Result<Vec<Measurement>> {
+pub(super) fn measurements(files: &[PathBuf], device: &str) -> Result<Vec<Measurement>> {
     let (rows, reports) = read_files(files, device)?;
     for (f, r) in files.iter().zip(&reports) {
         println!(
