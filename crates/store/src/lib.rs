@@ -7,9 +7,11 @@
 //! - [`alarms`]: alarms raised and cleared by the gateway.
 //! - [`keys`]: API keys (hashed tokens, roles, per-key rates, revocation).
 //! - [`invocations`]: what the router forwarded, where it ran and how it went.
+//! - [`fleet`]: edge devices, deployments and their log, device telemetry.
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
 pub mod alarms;
+pub mod fleet;
 pub mod inferences;
 pub mod invocations;
 pub mod keys;

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "alarms", include_str!("../migrations/0004_alarms.sql")),
     (5, "api keys", include_str!("../migrations/0005_api_keys.sql")),
     (6, "invocations", include_str!("../migrations/0006_invocations.sql")),
+    (7, "fleet", include_str!("../migrations/0007_fleet.sql")),
 ];
 
 #[derive(Debug)]
