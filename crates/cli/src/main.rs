@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod config;
+mod devices;
 mod energy;
 mod engine;
 mod keys;
@@ -44,6 +45,9 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Add, rotate, revoke and list the edge devices the controller manages (tokens for `infergate agent`).
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
@@ -90,6 +94,7 @@ fn run() -> Result<()> {
             Command::Models(cmd) => models::run(config, cmd).await,
             Command::TrainHead(args) => train::run(config, *args).await,
             Command::Keys(cmd) => keys::run(config, cmd).await,
+            Command::Devices(cmd) => devices::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench::run(config, args).await,
             Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),

@@ -35,11 +35,30 @@ pub enum CredentialsError {
     Conflict,
 }
 
-/// A fresh token from the operating system's random source.
-pub fn generate_token() -> Result<String, getrandom::Error> {
+/// What every edge device's token starts with (an agent's credential, never an API key).
+pub const DEVICE_TOKEN_PREFIX: &str = "igd_";
+
+fn random_token(prefix: &str) -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes)?;
-    Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// A fresh API key token from the operating system's random source.
+pub fn generate_token() -> Result<String, getrandom::Error> {
+    random_token(TOKEN_PREFIX)
+}
+
+/// A fresh edge device token (`igd_` and 256 random bits).
+pub fn generate_device_token() -> Result<String, getrandom::Error> {
+    random_token(DEVICE_TOKEN_PREFIX)
+}
+
+/// Whether `presented` is the token whose stored SHA-256 (lowercase hex) is `stored_sha256`,
+/// compared in constant time.
+pub fn token_matches(presented: &str, stored_sha256: &str) -> bool {
+    let stored = hex::decode(stored_sha256).unwrap_or_default();
+    stored.as_slice().ct_eq(token_digest(presented).as_slice()).into()
 }
 
 /// A fresh key id: `k_` and 12 random hex digits (an id is not a secret; it names a key in
@@ -60,10 +79,19 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(token_digest(token))
 }
 
-/// Whether `token` has the shape of one we issue (checked before any database lookup).
+/// Whether `token` has the shape of an API key token we issue (checked before any database lookup).
 pub fn is_well_formed(token: &str) -> bool {
+    well_formed(token, TOKEN_PREFIX)
+}
+
+/// Whether `token` has the shape of a device token we issue.
+pub fn is_well_formed_device_token(token: &str) -> bool {
+    well_formed(token, DEVICE_TOKEN_PREFIX)
+}
+
+fn well_formed(token: &str, prefix: &str) -> bool {
     token
-        .strip_prefix(TOKEN_PREFIX)
+        .strip_prefix(prefix)
         .and_then(|rest| URL_SAFE_NO_PAD.decode(rest).ok())
         .is_some_and(|bytes| bytes.len() == TOKEN_BYTES)
 }
@@ -132,6 +160,11 @@ mod tests {
         assert!(!is_well_formed(&format!("{a}A")), "too long");
         assert!(!is_well_formed(&a.replacen("ig_", "xx_", 1)), "wrong prefix");
         assert!(!is_well_formed(&a.replace(&a[5..6], "+")), "not base64url");
+        let d = generate_device_token().unwrap();
+        assert!(d.starts_with("igd_") && is_well_formed_device_token(&d) && !is_well_formed(&d), "{d}");
+        assert!(!is_well_formed_device_token(&a));
+        assert!(token_matches(&d, &token_sha256(&d)) && !token_matches(&a, &token_sha256(&d)));
+        assert!(!token_matches(&d, "not hex"));
         let id = generate_key_id().unwrap();
         assert!(id.starts_with("k_") && id.len() == 14, "{id}");
     }
