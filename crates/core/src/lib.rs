@@ -3,10 +3,11 @@
 //! This crate holds what the other crates must agree on and nothing that does I/O:
 //! how a model is described ([`ModelSpec`], [`PreprocessSpec`], [`Task`]), how raw
 //! model outputs become an answer ([`postprocess`]), the shape of that answer on the wire
-//! ([`ClassifyResponse`]), what a request costs ([`PricingProfile`]), and the [`Role`] of an
-//! API key.
+//! ([`ClassifyResponse`]), what a request costs ([`PricingProfile`]), the [`Role`] of an
+//! API key, and what the edge agent and the controller say to each other ([`fleet`]).
 
 pub mod answer;
+pub mod fleet;
 pub mod model;
 pub mod postprocess;
 pub mod pricing;
