@@ -80,7 +80,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let state = match &dispatcher {
         Some(d) => state.with_dispatcher(d.clone()),
         None => state,
-    };
+    }
+    .with_energy_dir(crate::energy::energy_dir(&data_dir));
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));

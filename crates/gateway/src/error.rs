@@ -82,12 +82,23 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.into_response_with(&[])
+    }
+}
+
+impl ApiError {
+    /// The response, with `extra` members added to its JSON body (the seed's energy API adds
+    /// `"success": false`).
+    pub fn into_response_with(self, extra: &[(&str, serde_json::Value)]) -> Response {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, "{}", self.message);
         }
         let mut body = serde_json::json!({ "error": self.message, "code": self.code });
         if let Some(field) = &self.field {
             body["field"] = field.as_str().into();
+        }
+        for (key, value) in extra {
+            body[*key] = value.clone();
         }
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {

@@ -13,6 +13,8 @@
 //!
 //! - the router: the seed's `POST /predict` and `POST /v1/route`, see [`placement`]; live
 //!   dispatch to configured functions, `POST /v1/invoke/{function}`, see [`invoke`].
+//! - energy per inference on edge devices: the seed's `POST /api/predict-energy`,
+//!   `POST /v1/energy/predict` and `GET /v1/energy/devices`, see [`energy`].
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
@@ -23,6 +25,7 @@ pub mod classify;
 pub mod config;
 pub mod cors;
 pub mod directory;
+pub mod energy;
 pub mod error;
 pub mod history;
 pub mod input;

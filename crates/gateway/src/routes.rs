@@ -3,7 +3,7 @@
 //! built from it, so neither can list a route the other lacks.
 
 use crate::state::AppState;
-use crate::{admin, alarms, classify, history, invoke, keys, metrics, oip, placement, registry, stats};
+use crate::{admin, alarms, classify, energy, history, invoke, keys, metrics, oip, placement, registry, stats};
 use axum::http::Method;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Json;
@@ -67,6 +67,42 @@ pub fn endpoints() -> Vec<Endpoint> {
                 body: &["application/json"],
                 ..op(M::POST, "routeWorkload", "Each platform's predicted latency and cost, the decision and why", 200)
             }],
+        },
+        Endpoint {
+            path: "/api/predict-energy",
+            handler: post(energy::seed_handler),
+            ops: vec![Op {
+                body: &["application/json"],
+                ..op(
+                    M::POST,
+                    "predictEnergySeed",
+                    "The seed's energy API: energy per inference on a device, interval and category",
+                    200,
+                )
+            }],
+        },
+        Endpoint {
+            path: "/v1/energy/predict",
+            handler: post(energy::predict_handler),
+            ops: vec![Op {
+                body: &["application/json"],
+                ..op(
+                    M::POST,
+                    "predictEnergy",
+                    "Energy and latency per inference of a registered model or raw features, per device",
+                    200,
+                )
+            }],
+        },
+        Endpoint {
+            path: "/v1/energy/devices",
+            handler: get(energy::devices_handler),
+            ops: vec![op(
+                M::GET,
+                "listEnergyDevices",
+                "Devices with an energy predictor or prior, and what each is",
+                200,
+            )],
         },
         Endpoint {
             path: "/v1/invoke/{function}",

@@ -4,6 +4,7 @@ use crate::auth::rate::RateLimiter;
 use crate::auth::AccessConfig;
 use crate::config::GatewayConfig;
 use crate::directory::ModelDirectory;
+use crate::energy::models::EnergyModels;
 use crate::error::ApiResult;
 use crate::metrics::Metrics;
 use crate::placement::{RouterLoader, RouterSlot};
@@ -33,6 +34,7 @@ struct Inner {
     route_lambda: LambdaConfig,
     route_task_usd_per_hour: f64,
     dispatcher: Option<Arc<infergate_dispatch::Dispatcher>>,
+    energy: Option<EnergyModels>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             route_lambda: LambdaConfig::default(),
             route_task_usd_per_hour: infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
             dispatcher: None,
+            energy: None,
         }))
     }
 
@@ -83,6 +86,19 @@ impl AppState {
         let inner = Arc::get_mut(&mut self.0).expect("with_dispatcher is called before the state is shared");
         inner.dispatcher = Some(dispatcher);
         self
+    }
+
+    /// The same state answering the energy endpoints from the predictors and priors in `dir`
+    /// (`<data dir>/energy`). Call before the state is cloned (it panics otherwise: a wiring bug).
+    pub fn with_energy_dir(mut self, dir: PathBuf) -> Self {
+        let inner = Arc::get_mut(&mut self.0).expect("with_energy_dir is called before the state is shared");
+        inner.energy = Some(EnergyModels::new(dir));
+        self
+    }
+
+    /// The devices' energy predictors, when an energy directory is set.
+    pub fn energy(&self) -> Option<&EnergyModels> {
+        self.0.energy.as_ref()
     }
 
     /// The dispatcher, when functions are configured.

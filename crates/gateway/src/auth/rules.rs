@@ -69,6 +69,9 @@ const RULES: &[(Methods, &str, Need)] = &[
     (Any, "/v1/classify", Always(Client)),
     (Post, "/predict", Always(Client)),
     (Post, "/v1/route", Always(Client)),
+    (Post, "/api/predict-energy", Always(Client)),
+    (Post, "/v1/energy/predict", Always(Client)),
+    (Get, "/v1/energy/devices", Always(Client)),
     (Post, "/v1/invoke/{function}", Always(Client)),
     (Get, "/v1/functions", Always(Client)),
     (Get, "/v1/invocations", Always(Admin)),
@@ -131,6 +134,9 @@ mod tests {
             (Method::GET, "/v2/models/m"),
             (Method::GET, "/v2/models/m/versions/1/ready"),
             (Method::POST, "/v2/models/m/infer"),
+            (Method::POST, "/api/predict-energy"),
+            (Method::POST, "/v1/energy/predict"),
+            (Method::GET, "/v1/energy/devices"),
         ] {
             assert_eq!(need(method.clone(), path), Client, "{method} {path}");
         }
