@@ -168,10 +168,11 @@ impl Store {
         row.as_ref().map(decode).transpose()
     }
 
-    /// The device's latest accepted deployment (its desired model), if any.
+    /// The device's desired model: its latest deployment that is pending, delivered or ready (a
+    /// failed or rolled-back one is not asked for again; the last good one stays desired).
     pub async fn desired_deployment(&self, device_id: &str) -> Result<Option<Deployment>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM deployments WHERE device_id = ? AND state NOT IN ('refused', 'superseded') \
+            "SELECT {COLUMNS} FROM deployments WHERE device_id = ? AND state IN ('pending', 'delivered', 'ready') \
              ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
         .bind(device_id)
@@ -287,22 +288,36 @@ mod tests {
         // A ready deployment stays ready (it is the last good one) until the next one is ready.
         assert_eq!(store.deployment("a").await.unwrap().unwrap().state, "ready");
         store.insert_deployment(&deployment("d", "pending", "2026-01-01T00:00:04.000Z")).await.unwrap();
+        assert!(store.set_deployment_state("d", "ready", None).await.unwrap());
         assert_eq!(store.deployment("c").await.unwrap().unwrap().state, "superseded");
         assert!(!store.set_deployment_state("c", "ready", None).await.unwrap(), "final states stay");
+        store.insert_deployment(&deployment("e", "pending", "2026-01-01T00:00:05.000Z")).await.unwrap();
+        assert!(store.set_deployment_state("e", "failed", Some("hash mismatch")).await.unwrap());
+        assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "d", "a failed one is not retried");
         assert!(matches!(store.set_deployment_state("zz", "ready", None).await, Err(StoreError::NotFound(_))));
 
-        assert!(store.set_deployment_state("d", "ready", None).await.unwrap());
         assert_eq!(store.deployment("a").await.unwrap().unwrap().state, "superseded", "d is the last good one now");
 
         let all = store.deployment_events(Some("d1"), 0, 100).await.unwrap();
         let events: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
         assert_eq!(
             events,
-            ["requested", "refused", "ready", "requested", "superseded", "requested", "ready", "superseded"]
+            [
+                "requested",
+                "refused",
+                "ready",
+                "requested",
+                "superseded",
+                "requested",
+                "ready",
+                "superseded",
+                "requested",
+                "failed"
+            ]
         );
         let page = store.deployment_events(None, all[1].id, 2).await.unwrap();
         assert_eq!(page.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["ready", "requested"]);
-        let listed = store.list_deployments(Some("d1"), 2, 1).await.unwrap();
+        let listed = store.list_deployments(Some("d1"), 2, 2).await.unwrap();
         assert_eq!(listed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["c", "b"]);
     }
 }
