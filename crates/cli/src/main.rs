@@ -2,6 +2,7 @@
 //! logic lives in those crates.
 
 mod bench;
+mod bench_http;
 mod client;
 mod config;
 mod devices;
@@ -51,7 +52,9 @@ enum Command {
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
-    BenchHttp(bench::BenchArgs),
+    BenchHttp(bench_http::BenchArgs),
+    /// Benchmark one model on this device: latency, throughput, telemetry and energy per inference; appends a CSV row.
+    Bench(Box<bench::BenchArgs>),
     /// Placement: replay traces under every strategy, build datasets, train the router.
     #[command(subcommand)]
     Route(route::RouteCommand),
@@ -96,7 +99,8 @@ fn run() -> Result<()> {
             Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Devices(cmd) => devices::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
-            Command::BenchHttp(args) => bench::run(config, args).await,
+            Command::BenchHttp(args) => bench_http::run(config, args).await,
+            Command::Bench(args) => tokio::task::block_in_place(|| bench::run(config, *args)),
             Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),
             Command::Energy(cmd) => tokio::task::block_in_place(|| energy::run(config, cmd)),
             Command::Load(args) => load::run(args).await,
