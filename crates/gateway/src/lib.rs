@@ -15,6 +15,8 @@
 //!   dispatch to configured functions, `POST /v1/invoke/{function}`, see [`invoke`].
 //! - energy per inference on edge devices: the seed's `POST /api/predict-energy`,
 //!   `POST /v1/energy/predict` and `GET /v1/energy/devices`, see [`energy`].
+//! - the edge fleet's controller: devices and their agents, deployments within an energy
+//!   budget, telemetry, see [`fleet`].
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
@@ -27,6 +29,7 @@ pub mod cors;
 pub mod directory;
 pub mod energy;
 pub mod error;
+pub mod fleet;
 pub mod history;
 pub mod input;
 pub mod invoke;

@@ -3,7 +3,7 @@
 //! built from it, so neither can list a route the other lacks.
 
 use crate::state::AppState;
-use crate::{admin, alarms, classify, energy, history, invoke, keys, metrics, oip, placement, registry, stats};
+use crate::{admin, alarms, classify, energy, fleet, history, invoke, keys, metrics, oip, placement, registry, stats};
 use axum::http::Method;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Json;
@@ -247,6 +247,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
     ];
     all.extend(oip::endpoints());
+    all.extend(fleet::endpoints());
     all
 }
 

@@ -35,6 +35,7 @@ struct Inner {
     route_task_usd_per_hour: f64,
     dispatcher: Option<Arc<infergate_dispatch::Dispatcher>>,
     energy: Option<EnergyModels>,
+    fleet: crate::fleet::FleetConfig,
 }
 
 impl AppState {
@@ -67,6 +68,7 @@ impl AppState {
             route_task_usd_per_hour: infergate_core::pricing::fargate_usd_per_hour(0.25, 0.5),
             dispatcher: None,
             energy: None,
+            fleet: crate::fleet::FleetConfig::default(),
         }))
     }
 
@@ -94,6 +96,19 @@ impl AppState {
         let inner = Arc::get_mut(&mut self.0).expect("with_energy_dir is called before the state is shared");
         inner.energy = Some(EnergyModels::new(dir));
         self
+    }
+
+    /// The same state with the edge fleet controller's settings. Call before the state is
+    /// cloned (it panics otherwise: a wiring bug).
+    pub fn with_fleet(mut self, fleet: crate::fleet::FleetConfig) -> Self {
+        let inner = Arc::get_mut(&mut self.0).expect("with_fleet is called before the state is shared");
+        inner.fleet = fleet;
+        self
+    }
+
+    /// The edge fleet controller's settings.
+    pub fn fleet(&self) -> &crate::fleet::FleetConfig {
+        &self.0.fleet
     }
 
     /// The devices' energy predictors, when an energy directory is set.

@@ -78,6 +78,12 @@ const RULES: &[(Methods, &str, Need)] = &[
     (Any, "/v1/inferences", Always(Client)),
     (Any, "/v1/inferences/*", Always(Client)),
     (Get, "/v1/models", Always(Client)),
+    // Agents authenticate with their device token in the handlers (not an API key).
+    (Any, "/v1/agent/*", Always(Public)),
+    (Any, "/v1/devices", Always(Admin)),
+    (Any, "/v1/devices/*", Always(Admin)),
+    (Any, "/v1/deployments", Always(Admin)),
+    (Any, "/v1/deployments/*", Always(Admin)),
     (Any, "/v2", Always(Client)),
     (Any, "/v2/models/*", Always(Client)),
 ];

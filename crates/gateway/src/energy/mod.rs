@@ -19,8 +19,9 @@ use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use infergate_core::ModelSpec;
 use infergate_energy::{DeviceModel, Features, Prediction};
-use infergate_profile::ProfileError;
+use infergate_profile::{ModelProfile, ProfileError};
 use models::EnergyModels;
 use request::{Devices, FieldError, PredictRequest, SeedRequest, Subject};
 use serde_json::{json, Value};
@@ -123,15 +124,7 @@ pub async fn predict_handler(State(state): State<AppState>, req: Request) -> Api
         Subject::Features(f) => (*f, Value::Null, false),
         Subject::Model { name, version, input_shape } => {
             let spec = state.resolve_model(Some(name), *version).await?;
-            let profile =
-                models.profile(&state.artifact_path(&spec), input_shape.clone()).await.map_err(profile_error)?;
-            let f = Features::from_profile(&profile);
-            f.validate().map_err(|(feature, message)| {
-                ApiError::invalid_field(
-                    "model",
-                    format!("model {:?} v{} cannot be predicted for: its {feature} {message}", spec.name, spec.version),
-                )
-            })?;
+            let (f, profile) = model_features(&state, &spec, input_shape.clone()).await?;
             let summary = json!({
                 "name": spec.name,
                 "version": spec.version,
@@ -189,6 +182,31 @@ pub async fn predict_handler(State(state): State<AppState>, req: Request) -> Api
         answer["model"] = model_json;
     }
     Ok(Json(answer))
+}
+
+/// A registered model's structure, from its profiled file (cached per file and input shape).
+pub(crate) async fn model_features(
+    state: &AppState,
+    spec: &ModelSpec,
+    input_shape: Option<Vec<u64>>,
+) -> ApiResult<(Features, Arc<ModelProfile>)> {
+    let profile = energy(state)?.profile(&state.artifact_path(spec), input_shape).await.map_err(profile_error)?;
+    let f = Features::from_profile(&profile);
+    f.validate().map_err(|(feature, message)| {
+        ApiError::invalid_field(
+            "model",
+            format!("model {:?} v{} cannot be predicted for: its {feature} {message}", spec.name, spec.version),
+        )
+    })?;
+    Ok((f, profile))
+}
+
+/// What `POST /v1/energy/predict` answers for a registered model on `device` (structure only):
+/// the controller checks deployments' budgets and plans placements with exactly this.
+pub(crate) async fn predict_model_on(state: &AppState, spec: &ModelSpec, device: &str) -> ApiResult<Prediction> {
+    let (f, _) = model_features(state, spec, None).await?;
+    let model = device_model(energy(state)?, device).await?;
+    predict(device, &model, &f, None, |_| "model".to_string())
 }
 
 fn profile_error(e: ProfileError) -> ApiError {
