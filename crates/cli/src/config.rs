@@ -31,6 +31,47 @@ pub struct Config {
     pub functions: Vec<FunctionConfig>,
     /// `[breaker]`: when a backend's circuit breaker opens (`failures`) and for how long (`open_s`).
     pub breaker: BreakerConfig,
+    /// `[fleet]`: the edge devices' controller.
+    pub fleet: FleetSection,
+}
+
+/// `[fleet]`: the controller of the edge devices (`infergate agent`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetSection {
+    /// Seconds between an agent's heartbeats (told to the agents; 3 missed: offline).
+    pub heartbeat_interval_s: f64,
+    /// Device telemetry older than this many days is deleted hourly; 0 keeps everything.
+    pub telemetry_retention_days: u32,
+    /// This server's URL as agents reach it, for model download links (default: the `Host`
+    /// each request came with).
+    pub public_url: String,
+    /// Seconds a command pushed to an agent may take (a deploy downloads and verifies).
+    pub push_timeout_s: f64,
+}
+
+impl Default for FleetSection {
+    fn default() -> Self {
+        let d = infergate_gateway::fleet::FleetConfig::default();
+        FleetSection {
+            heartbeat_interval_s: d.heartbeat_interval_s,
+            telemetry_retention_days: d.telemetry_retention_days,
+            public_url: d.public_url,
+            push_timeout_s: d.push_timeout.as_secs_f64(),
+        }
+    }
+}
+
+impl FleetSection {
+    /// The controller's settings.
+    pub fn controller(&self) -> infergate_gateway::fleet::FleetConfig {
+        infergate_gateway::fleet::FleetConfig {
+            heartbeat_interval_s: self.heartbeat_interval_s,
+            telemetry_retention_days: self.telemetry_retention_days,
+            public_url: self.public_url.clone(),
+            push_timeout: Duration::from_secs_f64(self.push_timeout_s),
+        }
+    }
 }
 
 /// `[serving]`: instance pools and batching.
@@ -254,6 +295,12 @@ impl Config {
         if let Some(v) = get("INFERGATE_RETENTION_DAYS") {
             self.limits.retention_days = parse("INFERGATE_RETENTION_DAYS", v)?;
         }
+        if let Some(v) = get("INFERGATE_HEARTBEAT_INTERVAL_S") {
+            self.fleet.heartbeat_interval_s = parse("INFERGATE_HEARTBEAT_INTERVAL_S", v)?;
+        }
+        if let Some(v) = get("INFERGATE_PUBLIC_URL") {
+            self.fleet.public_url = v;
+        }
         if let Some(v) = get("INFERGATE_DEFAULT_MODEL") {
             self.limits.default_model = Some(v).filter(|s| !s.is_empty());
         }
@@ -262,6 +309,10 @@ impl Config {
 
     /// Checks values that serde cannot.
     pub fn validate(&self) -> Result<()> {
+        let seconds = |v: f64| v.is_finite() && v > 0.0 && v <= 3600.0;
+        if !seconds(self.fleet.heartbeat_interval_s) || !seconds(self.fleet.push_timeout_s) {
+            bail!("fleet.heartbeat_interval_s and fleet.push_timeout_s must be positive numbers of seconds (at most 3600)");
+        }
         infergate_gateway::cors::layer(&self.server.cors_origins).map_err(|e| anyhow::anyhow!("server.{e}"))?;
         let l = &self.limits;
         if ![l.rate_client_per_s, l.rate_admin_per_s].iter().all(|r| r.is_finite() && *r >= 0.0) {

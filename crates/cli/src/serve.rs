@@ -81,11 +81,13 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         Some(d) => state.with_dispatcher(d.clone()),
         None => state,
     }
-    .with_energy_dir(crate::energy::energy_dir(&data_dir));
+    .with_energy_dir(crate::energy::energy_dir(&data_dir))
+    .with_fleet(config.fleet.controller());
     keep_warm(&state, &models, config.serving.min_warm);
     tokio::spawn(reap_idle_instances(pool));
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));
     tokio::spawn(infergate_gateway::history::retention_sweep(state.clone()));
+    tokio::spawn(infergate_gateway::fleet::telemetry_retention_sweep(state.clone()));
     let listener = tokio::net::TcpListener::bind(&config.server.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;
