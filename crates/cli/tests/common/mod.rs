@@ -80,8 +80,14 @@ impl Server {
     /// Starts `infergate serve --addr 127.0.0.1:0 --data-dir DIR` with extra args and env,
     /// with auth off unless `env` sets `INFERGATE_AUTH`.
     pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_on("127.0.0.1:0", data_dir, args, env)
+    }
+
+    /// [`Server::start`] listening on `addr` (e.g. the address of a server that was stopped, to
+    /// restart it where its clients expect it).
+    pub fn start_on(addr: &str, data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = infergate();
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args);
+        cmd.args(["serve", "--addr", addr, "--data-dir"]).arg(data_dir).args(args);
         cmd.env("INFERGATE_AUTH", "off");
         for (k, v) in env {
             cmd.env(k, v);
