@@ -130,6 +130,13 @@ mod tests {
         }
         assert_eq!(required_access(&Method::GET, "/metrics", true), Client);
         assert_eq!(need(Method::HEAD, "/assets/app.js"), Public);
+        // Agents present device tokens, checked by the fleet's handlers; the fleet is admins'.
+        for path in ["/v1/agent/heartbeat", "/v1/agent/telemetry", "/v1/agent/artifacts/m/1"] {
+            assert_eq!(need(Method::POST, path), Public, "{path}");
+        }
+        for path in ["/v1/devices", "/v1/devices/d1/telemetry", "/v1/deployments", "/v1/deployments/plan"] {
+            assert_eq!(need(Method::GET, path), Admin, "{path}");
+        }
         for (method, path) in [
             (Method::POST, "/v1/classify"),
             (Method::GET, "/v1/inferences"),
