@@ -17,6 +17,7 @@
 //!   `POST /v1/energy/predict` and `GET /v1/energy/devices`, see [`energy`].
 //! - the edge fleet's controller: devices and their agents, deployments within an energy
 //!   budget, telemetry, see [`fleet`].
+//! - the dashboard at `/` and `/assets/*` ([`infergate_dashboard`]).
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
@@ -92,6 +93,8 @@ pub fn router(state: AppState) -> Router {
     let app = routes::endpoints()
         .into_iter()
         .fold(Router::new(), |app, e| app.route(e.path, e.handler))
+        // The dashboard's page and assets (HTML, not API: outside the OpenAPI table).
+        .merge(infergate_dashboard::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track_requests))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

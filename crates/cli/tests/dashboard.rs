@@ -1,0 +1,163 @@
+//! The dashboard in headless Chromium against the real server with auth on: sign in with the
+//! admin key, classify a cat photo and see "cat", open every tab and see the data this test
+//! created there, no console errors, keyboard navigation of the tabs, and axe-core at 360 px
+//! with no serious or critical violations. Screenshots of each tab (desktop and 360 px) go to
+//! `<target dir>/dashboard-screenshots/`.
+//!
+//! Needs `chromium`, `chromium-driver` (Debian) and axe-core (`npm ci --prefix
+//! crates/cli/tests/browser`); `.ci/run` installs them. Without them the test prints why and
+//! passes, unless `CI=true`, where it fails.
+
+mod browser;
+mod common;
+
+use browser::{Browser, Driver, Tools};
+use common::*;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `<target dir>/dashboard-screenshots`, next to the binary's `debug/` (or `release/`).
+fn screenshots() -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_infergate"));
+    bin.parent().unwrap().parent().unwrap().join("dashboard-screenshots")
+}
+
+/// Selects a tab by clicking it and waits until its panel shows `ready` (a JS expression).
+async fn open_tab(b: &Browser, id: &str, what: &str, ready: &str) {
+    b.click(&format!("#tab-{id}")).await;
+    b.wait_for(
+        &format!("the {id} tab to show {what}"),
+        &format!("return !document.querySelector('#panel-{id}').hidden && ({ready})"),
+        WAIT,
+    )
+    .await;
+}
+
+async fn shoot(b: &Browser, name: &str) {
+    b.screenshot(&screenshots().join(format!("{name}.png"))).await;
+}
+
+async fn assert_no_console_errors(b: &Browser, when: &str) {
+    let errors = b.console_errors().await;
+    assert!(errors.is_empty(), "console errors {when}: {errors:#?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_in_a_browser() {
+    let Some(tools) = browser::tools_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    add_catdog(dir.path());
+    let (server, admin) = Server::start_with_auth(dir.path(), &[], &[]);
+    let driver = Driver::start(&tools).await;
+    let b = Browser::open(&driver, &tools).await;
+    let result = run(&b, &tools, &server, &admin).await;
+    b.close().await;
+    drop(driver);
+    let stderr = server.stop();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e_with(e, &stderr));
+    }
+}
+
+fn e_with(e: Box<dyn std::any::Any + Send>, stderr: &str) -> Box<dyn std::any::Any + Send> {
+    let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+    Box::new(format!("{}\n--- server stderr ---\n{stderr}", msg.unwrap_or_default()))
+}
+
+/// The steps, run so that a failure still closes the browser and shows the server's stderr.
+async fn run(b: &Browser, tools: &Tools, server: &Server, admin: &str) -> Result<(), Box<dyn std::any::Any + Send>> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(steps(b, tools, server, admin)).catch_unwind().await
+}
+
+async fn steps(b: &Browser, tools: &Tools, server: &Server, admin: &str) {
+    // The page needs no key; a wrong key is refused and nothing is stored.
+    b.goto(&server.url).await;
+    b.wait_for("the sign-in form", "return !document.querySelector('#signin').hidden", WAIT).await;
+    shoot(b, "0-sign-in").await;
+    b.type_into("#api-key", "ig_not_a_key").await;
+    b.click("#signin-form button[type=submit]").await;
+    b.wait_for("the refusal", "return document.querySelector('#signin-error').textContent.includes('refused')", WAIT)
+        .await;
+    assert_eq!(b.execute("return sessionStorage.length", json!([])).await, 0);
+    b.console_errors().await; // the 401 itself is logged by the browser
+
+    // Sign in: the key is in sessionStorage, never in the URL.
+    b.type_into("#api-key", admin).await;
+    b.click("#signin-form button[type=submit]").await;
+    b.wait_for("the tabs", "return !document.querySelector('#app').hidden", WAIT).await;
+    let url = b.execute("return location.href", json!([])).await;
+    assert!(!url.as_str().unwrap().contains(admin), "the key is not in the URL: {url}");
+    assert_eq!(b.execute("return sessionStorage.getItem('infergate.apiKey')", json!([])).await, admin);
+    b.wait_for("the admin role", "return document.querySelector('#whoami').textContent.includes('admin')", WAIT).await;
+
+    // Classify: pick the cat photo, see "cat", its top-5, timings and flags, and the history.
+    let cat = shared().join("data/catsdogs/test/cat/cat.4001.jpg").canonicalize().unwrap();
+    b.type_into("#classify-file", cat.to_str().unwrap()).await;
+    b.wait_for("the label", "return document.querySelector('#classify-label').textContent === 'cat'", WAIT).await;
+    let top = b.execute("return document.querySelectorAll('#classify-top tbody tr').length", json!([])).await;
+    assert_eq!(top, 5, "top-5 classes");
+    let flags = b.execute("return document.querySelector('#classify-flags').textContent", json!([])).await;
+    assert!(flags.as_str().unwrap().contains("cold start: yes"), "the first request loaded the model: {flags}");
+    assert!(flags.as_str().unwrap().contains("cached: no"), "{flags}");
+    let timings = b.execute("return document.querySelector('#classify-timings').textContent", json!([])).await;
+    assert!(timings.as_str().unwrap().contains("inference"), "{timings}");
+    b.wait_for(
+        "a thumbnail in the history",
+        "const img = document.querySelector('#classify-history img');
+         return img && img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:')",
+        WAIT,
+    )
+    .await;
+    // The same photo again: answered from the cache, now two records in the history.
+    b.type_into("#classify-file", cat.to_str().unwrap()).await;
+    b.wait_for(
+        "the cached answer",
+        "return document.querySelector('#classify-flags').textContent.includes('cached: yes')
+            && document.querySelectorAll('#classify-history li').length === 2",
+        WAIT,
+    )
+    .await;
+    assert_no_console_errors(b, "on the Classify tab").await;
+    shoot(b, "1-classify").await;
+
+    // Keyboard: focus the selected tab, the arrow keys move along the tab list (wrapping).
+    b.execute("document.querySelector('[role=tab][aria-selected=true]').focus()", json!([])).await;
+    let tabs =
+        b.execute("return [...document.querySelectorAll('[role=tab]')].map(t => t.dataset.tab)", json!([])).await;
+    let tabs: Vec<String> = serde_json::from_value(tabs).unwrap();
+    b.keys_to_active("\u{E012}").await; // ArrowLeft from the first wraps to the last
+    let selected = b.execute("return document.activeElement.dataset.tab", json!([])).await;
+    assert_eq!(selected, tabs.last().unwrap().as_str());
+    b.keys_to_active("\u{E011}").await; // Home
+    assert_eq!(b.execute("return document.activeElement.dataset.tab", json!([])).await, tabs[0].as_str());
+    assert_eq!(b.execute("return location.hash", json!([])).await, format!("#{}", tabs[0]));
+
+    // Every tab at 360 px: nothing wider than the screen, no serious accessibility violation.
+    b.viewport(360, 800, true).await;
+    for id in &tabs {
+        open_tab(b, id, "its panel", "true").await;
+        tokio::time::sleep(Duration::from_millis(300)).await; // let its requests settle for the picture
+        shoot(b, &format!("360-{id}")).await;
+        let overflow = b
+            .execute(
+                "return [...document.querySelectorAll('body *')].filter(e => e.offsetParent !== null
+                    && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                    && !e.closest('.table-wrap')).map(e => e.tagName + '#' + e.id + '.' + e.className)",
+                json!([]),
+            )
+            .await;
+        assert_eq!(overflow, json!([]), "elements wider than 360 px on {id}");
+        let violations = b.axe_serious(tools).await;
+        assert!(violations.is_empty(), "axe on {id} at 360 px: {violations:#?}");
+    }
+    assert_no_console_errors(b, "at 360 px").await;
+
+    // Signing out forgets the key.
+    b.click("#sign-out").await;
+    b.wait_for("the sign-in form", "return !document.querySelector('#signin').hidden", WAIT).await;
+    assert_eq!(b.execute("return sessionStorage.getItem('infergate.apiKey')", json!([])).await, json!(null));
+}

@@ -1,0 +1,121 @@
+//! The page: a sign-in form, a tab list and one panel per tab. Panels hold the controls and
+//! empty containers (with `aria-live` where answers appear); the scripts fill them from the API.
+
+use maud::{html, Markup, DOCTYPE};
+
+/// A tab: its id (also the URL fragment, `#classify`), its title and its panel.
+struct Tab {
+    id: &'static str,
+    title: &'static str,
+    panel: fn() -> Markup,
+}
+
+const TABS: &[Tab] = &[Tab { id: "classify", title: "Classify", panel: classify }];
+
+/// The whole page; `scripts` are the asset names to load, in order.
+pub fn render(scripts: impl Iterator<Item = &'static str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Infergate" }
+                // No favicon request (it would be a 401 under the key check).
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href="/assets/app.css";
+                @for s in scripts {
+                    script src={ "/assets/" (s) } defer {}
+                }
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    h1 { "Infergate" }
+                    p #whoami .muted hidden {}
+                    button #sign-out type="button" hidden { "Sign out" }
+                }
+                main #main {
+                    (sign_in())
+                    div #app hidden {
+                        nav aria-label="Sections" {
+                            div role="tablist" aria-label="Dashboard sections" #tabs {
+                                @for (i, t) in TABS.iter().enumerate() {
+                                    button role="tab" type="button" id={ "tab-" (t.id) } data-tab=(t.id)
+                                        aria-controls={ "panel-" (t.id) }
+                                        aria-selected=(if i == 0 { "true" } else { "false" })
+                                        tabindex=(if i == 0 { "0" } else { "-1" }) { (t.title) }
+                                }
+                            }
+                        }
+                        @for (i, t) in TABS.iter().enumerate() {
+                            section role="tabpanel" id={ "panel-" (t.id) } aria-labelledby={ "tab-" (t.id) }
+                                tabindex="0" hidden[i != 0] {
+                                h2 { (t.title) }
+                                (( t.panel )())
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sign_in() -> Markup {
+    html! {
+        section #signin aria-labelledby="signin-title" {
+            h2 #signin-title { "Sign in" }
+            p { "Paste an API key (" code { "infergate keys create" } ", or the admin key the server printed on its \
+                 first start). It stays in this tab's session storage and is sent only as an "
+                code { "Authorization" } " header to this server." }
+            form #signin-form {
+                label for="api-key" { "API key" }
+                input #api-key name="api-key" type="password" autocomplete="off" spellcheck="false" required
+                    placeholder="ig_…";
+                button type="submit" { "Sign in" }
+            }
+            p #signin-error .error role="alert" {}
+        }
+    }
+}
+
+fn classify() -> Markup {
+    html! {
+        form #classify-form {
+            label #drop .drop for="classify-file" {
+                span { "Drop an image here, or choose one" }
+                input #classify-file name="image" type="file" accept="image/jpeg,image/png,image/webp";
+            }
+            div .row {
+                label for="classify-model" { "Model" }
+                select #classify-model name="model" { option value="" { "default" } }
+            }
+        }
+        div #classify-status .muted role="status" aria-live="polite" {}
+        div #classify-result .card hidden {
+            div .result-head {
+                img #classify-preview alt="The image sent";
+                div {
+                    p .big { span #classify-label {} " " span #classify-confidence .muted {} }
+                    p #classify-flags {}
+                    p #classify-model-used .muted {}
+                }
+            }
+            div .cols {
+                table #classify-top {
+                    caption { "Top 5 classes" }
+                    thead { tr { th scope="col" { "class" } th scope="col" .num { "score" } } }
+                    tbody {}
+                }
+                table #classify-timings {
+                    caption { "Timings (ms)" }
+                    thead { tr { th scope="col" { "stage" } th scope="col" .num { "ms" } } }
+                    tbody {}
+                }
+            }
+        }
+        h3 { "Recent" }
+        ul #classify-history .thumbs aria-live="polite" {}
+    }
+}
