@@ -1,6 +1,7 @@
 //! `infergate`: the one binary. Each subcommand wires the library crates together; the
 //! logic lives in those crates.
 
+mod agent;
 mod bench;
 mod bench_http;
 mod client;
@@ -65,6 +66,8 @@ enum Command {
     Load(load::LoadArgs),
     /// A worker process of the local backends: POST /invoke, GET /healthz; prints its port.
     Worker(worker::WorkerArgs),
+    /// The edge agent on a device: the seed's /status, /deploy, /inference/start|stop; heartbeats and telemetry.
+    Agent(Box<agent::AgentArgs>),
 }
 
 fn main() {
@@ -104,6 +107,7 @@ fn run() -> Result<()> {
             Command::Route(cmd) => tokio::task::block_in_place(|| route::run(config, cmd)),
             Command::Energy(cmd) => tokio::task::block_in_place(|| energy::run(config, cmd)),
             Command::Load(args) => load::run(args).await,
+            Command::Agent(args) => agent::run(config, *args).await,
             Command::Worker(_) => unreachable!("handled above"),
         }
     })

@@ -84,6 +84,10 @@ pub struct EnergyMetrics {
     /// Where the numbers come from: a sensor's name (`rapl`, `hwmon`, `iio`, …) or `estimate`
     /// (the energy predictor's mWh per inference, when the device has no sensor).
     pub energy_source: Option<String>,
+    /// Why there are no numbers, or why the budget cannot apply (`energy_source: "none"`: no
+    /// sensor and no predicted energy per inference).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// The seed's `device_metrics`.
