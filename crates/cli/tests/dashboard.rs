@@ -40,6 +40,12 @@ async fn shoot(b: &Browser, name: &str) {
     b.screenshot(&screenshots().join(format!("{name}.png"))).await;
 }
 
+/// GETs `url` with the key; status and JSON.
+async fn get_with(url: &str, key: &str) -> (u16, serde_json::Value) {
+    let resp = client().get(url).bearer_auth(key).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
 async fn assert_no_console_errors(b: &Browser, when: &str) {
     let errors = b.console_errors().await;
     assert!(errors.is_empty(), "console errors {when}: {errors:#?}");
@@ -50,6 +56,7 @@ async fn the_dashboard_in_a_browser() {
     let Some(tools) = browser::tools_or_skip() else { return };
     let dir = tempfile::tempdir().unwrap();
     add_catdog(dir.path());
+    add_catdog(dir.path()); // version 2, inactive: for activate and roll back
     let (server, admin) = Server::start_with_auth(dir.path(), &[], &[]);
     let driver = Driver::start(&tools).await;
     let b = Browser::open(&driver, &tools).await;
@@ -124,8 +131,42 @@ async fn steps(b: &Browser, tools: &Tools, server: &Server, admin: &str) {
     assert_no_console_errors(b, "on the Classify tab").await;
     shoot(b, "1-classify").await;
 
-    // Keyboard: focus the selected tab, the arrow keys move along the tab list (wrapping).
-    b.execute("document.querySelector('[role=tab][aria-selected=true]').focus()", json!([])).await;
+    // Models: both versions with MobileNetV2's profile; activate v2, roll back to v1, warm.
+    open_tab(b, "models", "the profile", "document.querySelector('#models-table').textContent.includes('3,487,816')")
+        .await;
+    let table = b.execute("return document.querySelector('#models-table').textContent", json!([])).await;
+    assert!(table.as_str().unwrap().contains("300,774,272"), "MACs: {table}");
+    b.click("button[aria-label='Activate mobilenet version 2']").await;
+    b.wait_for(
+        "v2 active",
+        "return !!document.querySelector(\"button[aria-label='Activate mobilenet version 1']\")",
+        WAIT,
+    )
+    .await;
+    b.click("button[aria-label='Roll back mobilenet']").await;
+    b.wait_for(
+        "the rollback",
+        "return document.querySelector('#models-status').textContent.includes('Rolling back mobilenet: done (version 1)')
+            && !!document.querySelector(\"button[aria-label='Activate mobilenet version 2']\")",
+        WAIT,
+    )
+    .await;
+    b.execute("document.querySelector('#warm-model').value = 'mobilenet/2'", json!([])).await;
+    b.click("#warm-form button[type=submit]").await;
+    b.wait_for(
+        "v2 warm",
+        "return document.querySelector('#models-status').textContent.includes('Warming mobilenet v2: done (version 2)')",
+        WAIT,
+    )
+    .await;
+    let (_, models) = get_with(&server.at("/v1/models"), admin).await;
+    let v2 = models["models"].as_array().unwrap().iter().find(|m| m["version"] == 2).unwrap().clone();
+    assert!(v2["instances"].as_u64().unwrap() >= 1, "{v2}");
+    assert_no_console_errors(b, "on the Models tab").await;
+    shoot(b, "2-models").await;
+
+    // Keyboard: on the first tab (focused by the click), the arrow keys move along the tab list (wrapping).
+    b.click("#tab-classify").await;
     let tabs =
         b.execute("return [...document.querySelectorAll('[role=tab]')].map(t => t.dataset.tab)", json!([])).await;
     let tabs: Vec<String> = serde_json::from_value(tabs).unwrap();

@@ -38,6 +38,7 @@ const ASSETS: &[Asset] = &[
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_str!("../assets/app.css") },
     js("app.js", include_str!("../assets/app.js")),
     js("classify.js", include_str!("../assets/classify.js")),
+    js("models.js", include_str!("../assets/models.js")),
 ];
 
 const fn js(name: &'static str, body: &'static str) -> Asset {

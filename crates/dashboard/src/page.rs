@@ -10,7 +10,8 @@ struct Tab {
     panel: fn() -> Markup,
 }
 
-const TABS: &[Tab] = &[Tab { id: "classify", title: "Classify", panel: classify }];
+const TABS: &[Tab] =
+    &[Tab { id: "classify", title: "Classify", panel: classify }, Tab { id: "models", title: "Models", panel: models }];
 
 /// The whole page; `scripts` are the asset names to load, in order.
 pub fn render(scripts: impl Iterator<Item = &'static str>) -> Markup {
@@ -117,5 +118,32 @@ fn classify() -> Markup {
         }
         h3 { "Recent" }
         ul #classify-history .thumbs aria-live="polite" {}
+    }
+}
+
+fn models() -> Markup {
+    html! {
+        p .muted { "Every registered version; activating loads the version first, rolling back returns to the \
+                    version active before. The profile (parameters, multiply-accumulates, size) is read from \
+                    each file's graph." }
+        div #models-status role="status" aria-live="polite" {}
+        div .table-wrap {
+            table #models-table {
+                caption { "Model versions" }
+                thead { tr {
+                    th scope="col" { "model" } th scope="col" .num { "version" } th scope="col" { "state" }
+                    th scope="col" { "task" } th scope="col" .num { "warm instances" } th scope="col" .num { "params" }
+                    th scope="col" .num { "MACs" } th scope="col" .num { "size (MB)" } th scope="col" { "actions" }
+                } }
+                tbody {}
+            }
+        }
+        form #warm-form {
+            label for="warm-model" { "Warm" }
+            select #warm-model name="model" {}
+            label for="warm-count" { "instances" }
+            input #warm-count name="count" type="number" min="1" max="16" value="1" inputmode="numeric";
+            button type="submit" { "Warm" }
+        }
     }
 }
