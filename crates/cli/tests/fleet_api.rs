@@ -94,6 +94,15 @@ async fn controller_api() {
         post(&server, "/v1/deployments/plan", json!({"model": "mobilenet", "energy_budget_mwh": 1e-12})).await;
     assert_eq!(tight["candidates"][0]["fits_energy"], false);
 
+    // The router's edge platform: the same candidates, against the route's SLO.
+    let route = json!({"arrival_rate": 0.05, "exec_ms": 50, "memory_mb": 256, "slo_ms": 1e9, "model": "mobilenet"});
+    let (code, routed) = post(&server, "/v1/route", route).await;
+    assert_eq!(code, 200, "{routed}");
+    assert_eq!(routed["edge"]["candidates"][0]["device_id"], "d1", "{routed}");
+    assert_eq!(routed["edge"]["candidates"][0]["fits_latency"], true);
+    let (code, e) = post(&server, "/v1/route", json!({"arrival_rate": 0.05, "exec_ms": 50, "model": 7})).await;
+    assert_eq!((code, e["field"].as_str()), (422, Some("model")));
+
     // Bad deployments change nothing.
     for (body, want) in [
         (json!({"device_id": "d1", "model": "mobilenet", "energy_budget_mwh": -1.0}), 422),

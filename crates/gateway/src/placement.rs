@@ -110,13 +110,57 @@ pub async fn predict_handler(State(state): State<AppState>, body: Bytes) -> ApiR
 }
 
 /// `POST /v1/route`: `{arrival_rate, exec_ms, memory_mb?, slo_ms?, workload_type?,
-/// payload_size_kb?}` → each platform's p50/p95 latency and cost, the decision and why.
-pub async fn route_handler(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<RouteAnswer>> {
+/// payload_size_kb?}` → each platform's p50/p95 latency and cost, the decision and why. With
+/// `model` (a registered model; `model_version`, `energy_budget_mwh` optional) the answer also
+/// has `edge`: the online edge devices ranked for that model against the same SLO (see
+/// [`crate::fleet::deployments::edge_candidates`]).
+pub async fn route_handler(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
     let value = parse_json(&body)?;
     let req = RouteRequest::parse(&value).map_err(field)?;
+    let edge = edge_request(&value)?;
     let (lambda, task_usd_per_hour) = state.route_platforms();
-    let answer = tokio::task::spawn_blocking(move || route(&req, &lambda, task_usd_per_hour))
+    let answer: RouteAnswer = tokio::task::spawn_blocking(move || route(&req, &lambda, task_usd_per_hour))
         .await
         .map_err(|e| ApiError::internal(format!("routing failed: {e}")))?;
-    Ok(Json(answer))
+    let slo_ms = answer.slo_ms;
+    let mut out = serde_json::to_value(answer).map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some((model, version, budget)) = edge {
+        let spec = state.resolve_model(Some(&model), version).await?;
+        let (candidates, unpredicted) =
+            crate::fleet::deployments::edge_candidates(&state, &spec, Some(slo_ms), budget).await?;
+        out["edge"] = json!({
+            "model": spec.name,
+            "version": spec.version,
+            "energy_budget_mwh": budget,
+            "candidates": candidates,
+            "unpredicted": unpredicted,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// The edge part of a `/v1/route` request: a model, its version, an energy budget per inference.
+type EdgeRequest = (String, Option<i64>, Option<f64>);
+
+/// `model`, `model_version` and `energy_budget_mwh` of a `/v1/route` request, when `model` is given.
+fn edge_request(value: &Value) -> ApiResult<Option<EdgeRequest>> {
+    let Some(model) = value.get("model").filter(|m| !m.is_null()) else { return Ok(None) };
+    let model = model.as_str().ok_or_else(|| ApiError::invalid_field("model", "must be a registered model's name"))?;
+    let version = match value.get("model_version").filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| ApiError::invalid_field("model_version", "must be a positive integer"))?,
+        ),
+    };
+    let budget = match value.get("energy_budget_mwh").filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|b| b.is_finite() && *b > 0.0)
+                .ok_or_else(|| ApiError::invalid_field("energy_budget_mwh", "must be a positive number"))?,
+        ),
+    };
+    Ok(Some((model.to_string(), version, budget)))
 }

@@ -191,6 +191,27 @@ pub async fn plan_handler(State(state): State<AppState>, req: Request) -> ApiRes
         positive("energy_budget_mwh", v)?;
     }
     let spec = state.resolve_model(Some(&r.model), r.version).await?;
+    let (candidates, unknown) = edge_candidates(&state, &spec, r.slo_ms, r.energy_budget_mwh).await?;
+    Ok(Json(json!({
+        "model": spec.name,
+        "version": spec.version,
+        "slo_ms": r.slo_ms,
+        "energy_budget_mwh": r.energy_budget_mwh,
+        "candidates": candidates,
+        "unpredicted": unknown,
+    })))
+}
+
+/// The online devices for a model, ranked (those that fit first, then by predicted energy, then
+/// latency), and those whose type has no predictor, with the reason. `/v1/route` shows these as
+/// the `edge` platform's candidates.
+pub async fn edge_candidates(
+    state: &AppState,
+    spec: &infergate_core::ModelSpec,
+    slo_ms: Option<f64>,
+    energy_budget_mwh: Option<f64>,
+) -> ApiResult<(Vec<Value>, Vec<Value>)> {
+    let r = (slo_ms, energy_budget_mwh);
     let now = chrono::Utc::now();
     let mut ranked: Vec<(bool, f64, f64, Value)> = Vec::new();
     let mut unknown = Vec::new();
@@ -198,11 +219,11 @@ pub async fn plan_handler(State(state): State<AppState>, req: Request) -> ApiRes
         if !state.fleet().online(&d, now) {
             continue;
         }
-        match prediction(&state, &spec, &d.device_type).await {
+        match prediction(state, spec, &d.device_type).await {
             Ok(p) => {
                 let latency = p.latency_ms.unwrap_or(f64::INFINITY);
-                let fits_latency = r.slo_ms.is_none_or(|slo| latency <= slo);
-                let fits_energy = r.energy_budget_mwh.is_none_or(|b| p.energy_mwh <= b);
+                let fits_latency = r.0.is_none_or(|slo| latency <= slo);
+                let fits_energy = r.1.is_none_or(|b| p.energy_mwh <= b);
                 let fits = fits_latency && fits_energy;
                 let v = json!({
                     "device_id": d.id,
@@ -222,13 +243,5 @@ pub async fn plan_handler(State(state): State<AppState>, req: Request) -> ApiRes
         }
     }
     ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
-    let candidates: Vec<Value> = ranked.into_iter().map(|(_, _, _, v)| v).collect();
-    Ok(Json(json!({
-        "model": spec.name,
-        "version": spec.version,
-        "slo_ms": r.slo_ms,
-        "energy_budget_mwh": r.energy_budget_mwh,
-        "candidates": candidates,
-        "unpredicted": unknown,
-    })))
+    Ok((ranked.into_iter().map(|(_, _, _, v)| v).collect(), unknown))
 }
