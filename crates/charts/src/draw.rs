@@ -73,6 +73,10 @@ fn lines<DB: DrawingBackend>(root: &Area<DB>, chart: &Chart, series: &[Series], 
         c.draw_series(LineSeries::new(s.points.iter().map(|&(x, y)| (tx(x), y)), color.stroke_width(2)))?
             .label(s.name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        // A short series (one point draws no line) gets a marker on each point.
+        if s.points.len() < 16 {
+            c.draw_series(s.points.iter().map(|&(x, y)| Circle::new((tx(x), y), 3, color.filled())))?;
+        }
     }
     c.configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)

@@ -40,6 +40,51 @@ async fn shoot(b: &Browser, name: &str) {
     b.screenshot(&screenshots().join(format!("{name}.png"))).await;
 }
 
+/// Runs `infergate ARGS --data-dir DIR`; its stdout.
+fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = infergate().arg("--data-dir").arg(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `infergate agent` for one device, reporting every second, with no power sensor; killed on drop.
+struct Agent(std::process::Child);
+
+impl Agent {
+    fn start(controller: &str, id: &str, token: &str, data: &std::path::Path) -> Agent {
+        use std::io::BufRead;
+        let sysfs = data.join("no-sensors");
+        std::fs::create_dir_all(&sysfs).unwrap();
+        let mut child = infergate()
+            .args(["agent", "--controller", controller, "--token", token, "--device-id", id])
+            .args(["--device-type", "jetson_nano", "--addr", "127.0.0.1:0", "--runtime", "tract"])
+            .args(["--heartbeat-interval-s", "1", "--telemetry-interval-s", "1", "--data-dir"])
+            .arg(data)
+            .arg("--sysfs-root")
+            .arg(&sysfs)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines.next().expect("the agent exited before listening").unwrap();
+            if line.starts_with("listening on ") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Agent(child)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// GETs `url` with the key; status and JSON.
 async fn get_with(url: &str, key: &str) -> (u16, serde_json::Value) {
     let resp = client().get(url).bearer_auth(key).send().await.unwrap();
@@ -57,12 +102,22 @@ async fn the_dashboard_in_a_browser() {
     let dir = tempfile::tempdir().unwrap();
     add_catdog(dir.path());
     add_catdog(dir.path()); // version 2, inactive: for activate and roll back
-    let (server, admin) = Server::start_with_auth(dir.path(), &[], &[]);
+                            // A device type with an energy predictor, and a device of that type.
+    let nano = shared().join("data/edge/jetson_nano/conv_layers_1_5__high_mac_model_info5.csv");
+    cli(
+        dir.path(),
+        &["energy", "train", "--device", "jetson_nano", "--no-evaluation", "--data", nano.to_str().unwrap()],
+    );
+    let added = cli(dir.path(), &["devices", "add", "nano-1", "--type", "jetson_nano", "--json"]);
+    let token: serde_json::Value = serde_json::from_str(&added).unwrap();
+    let (server, admin) = Server::start_with_auth(dir.path(), &[], &[("INFERGATE_HEARTBEAT_INTERVAL_S", "1")]);
+    let agent = Agent::start(&server.url, "nano-1", token["token"].as_str().unwrap(), &dir.path().join("agent"));
     let driver = Driver::start(&tools).await;
     let b = Browser::open(&driver, &tools).await;
     let result = run(&b, &tools, &server, &admin).await;
     b.close().await;
     drop(driver);
+    drop(agent);
     let stderr = server.stop();
     if let Err(e) = result {
         std::panic::resume_unwind(e_with(e, &stderr));
@@ -164,6 +219,111 @@ async fn steps(b: &Browser, tools: &Tools, server: &Server, admin: &str) {
     assert!(v2["instances"].as_u64().unwrap() >= 1, "{v2}");
     assert_no_console_errors(b, "on the Models tab").await;
     shoot(b, "2-models").await;
+
+    // Deployment: the agent's device online, the model's predicted energy on it; a budget below
+    // the prediction is refused with the numbers, a larger one deploys and the agent gets ready.
+    open_tab(
+        b,
+        "deployment",
+        "the device online",
+        "document.querySelector('#devices-table').textContent.includes('online')",
+    )
+    .await;
+    b.wait_for(
+        "the predicted energy",
+        "return /mobilenet v1\\s*\\d/.test(document.querySelector('#energy-table').innerText)",
+        WAIT,
+    )
+    .await;
+    b.execute("document.querySelector('#deploy-model').value = 'mobilenet/1'", json!([])).await;
+    b.type_into("#deploy-budget", "0.001").await;
+    b.click("#deploy-form button[type=submit]").await;
+    let refusal = b
+        .wait_for(
+            "the refusal",
+            "const t = document.querySelector('#deploy-status').textContent;
+             return t.includes('over budget') && t",
+            WAIT,
+        )
+        .await;
+    assert!(
+        refusal.as_str().unwrap().contains("Predicted") && refusal.as_str().unwrap().contains("budget of 0.001 mWh"),
+        "{refusal}"
+    );
+    // The refusal's 409 is the only thing the browser logs as an error.
+    let errors = b.console_errors().await;
+    assert!(errors.iter().all(|e| e.contains("/v1/deployments") && e.contains("409")), "{errors:#?}");
+    b.execute("document.querySelector('#deploy-budget').value = ''", json!([])).await;
+    b.type_into("#deploy-budget", "1000").await;
+    b.click("#deploy-form button[type=submit]").await;
+    b.wait_for(
+        "the deployment",
+        "return document.querySelector('#deploy-status').textContent.startsWith('Deployed')",
+        WAIT,
+    )
+    .await;
+    let mut ready = false;
+    for _ in 0..600 {
+        let (_, d) = get_with(&server.at("/v1/deployments?device=nano-1&limit=1"), admin).await;
+        if d["deployments"][0]["state"] == "ready" {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the agent reported the deployment ready");
+    open_tab(
+        b,
+        "deployment",
+        "the ready deployment",
+        "document.querySelector('#deployments-table').textContent.includes('ready')",
+    )
+    .await;
+    let deployments = b.execute("return document.querySelector('#deployments-table').innerText", json!([])).await;
+    assert!(deployments.as_str().unwrap().contains("refused"), "{deployments}");
+    assert_no_console_errors(b, "on the Deployment tab").await;
+    shoot(b, "3-deployment").await;
+
+    // Monitoring: the device's telemetry chart grows with the agent's samples (refreshed every
+    // 5 s), its latest sample names the deployed model; the gateway's latency and throughput.
+    open_tab(
+        b,
+        "monitoring",
+        "the telemetry chart",
+        "document.querySelector('#telemetry-chart').src.startsWith('blob:')",
+    )
+    .await;
+    let first: u64 = b
+        .execute("return document.querySelector('#telemetry-chart').dataset.samples", json!([]))
+        .await
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let first_src = b.execute("return document.querySelector('#telemetry-chart').src", json!([])).await;
+    b.wait_for(
+        "the telemetry chart to update",
+        &format!("const img = document.querySelector('#telemetry-chart');
+                  return Number(img.dataset.samples) > {first} && img.src !== {first_src} && img.complete && img.naturalWidth > 0"),
+        WAIT,
+    )
+    .await;
+    b.wait_for(
+        "the deployed model in the latest sample",
+        "return document.querySelector('#latest-table').textContent.includes('mobilenet')",
+        WAIT,
+    )
+    .await;
+    let gateway = b.execute("return document.querySelector('#gateway-table').innerText", json!([])).await;
+    assert!(gateway.as_str().unwrap().contains("latency p95"), "{gateway}");
+    b.wait_for(
+        "the latency chart",
+        "const i = document.querySelector('#latency-chart'); return i.complete && i.naturalWidth > 0",
+        WAIT,
+    )
+    .await;
+    assert_no_console_errors(b, "on the Monitoring tab").await;
+    shoot(b, "4-monitoring").await;
 
     // Keyboard: on the first tab (focused by the click), the arrow keys move along the tab list (wrapping).
     b.click("#tab-classify").await;

@@ -91,6 +91,7 @@ const Dash = (() => {
     if (v === null || v === undefined || Number.isNaN(v)) return "–";
     if (typeof v !== "number") return String(v);
     if (Math.abs(v) >= 1000) return v.toLocaleString("en", { maximumFractionDigits: 0 });
+    if (v !== 0 && Math.abs(v) < 10 ** -digits) return v.toPrecision(2); // tiny, not "0"
     return v.toLocaleString("en", { maximumFractionDigits: digits });
   }
 
@@ -199,6 +200,13 @@ const Dash = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    // Tables that scroll sideways on a narrow screen: a named region reachable by keyboard.
+    for (const w of document.querySelectorAll(".table-wrap")) {
+      const caption = w.querySelector("caption");
+      w.tabIndex = 0;
+      w.setAttribute("role", "region");
+      w.setAttribute("aria-label", caption ? caption.textContent : "table");
+    }
     $("#signin-form").addEventListener("submit", signIn);
     $("#sign-out").addEventListener("click", () => signOut("Signed out."));
     $("#tabs").addEventListener("keydown", tabKeys);

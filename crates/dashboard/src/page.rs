@@ -10,8 +10,12 @@ struct Tab {
     panel: fn() -> Markup,
 }
 
-const TABS: &[Tab] =
-    &[Tab { id: "classify", title: "Classify", panel: classify }, Tab { id: "models", title: "Models", panel: models }];
+const TABS: &[Tab] = &[
+    Tab { id: "classify", title: "Classify", panel: classify },
+    Tab { id: "models", title: "Models", panel: models },
+    Tab { id: "deployment", title: "Deployment", panel: deployment },
+    Tab { id: "monitoring", title: "Monitoring", panel: monitoring },
+];
 
 /// The whole page; `scripts` are the asset names to load, in order.
 pub fn render(scripts: impl Iterator<Item = &'static str>) -> Markup {
@@ -144,6 +148,96 @@ fn models() -> Markup {
             label for="warm-count" { "instances" }
             input #warm-count name="count" type="number" min="1" max="16" value="1" inputmode="numeric";
             button type="submit" { "Warm" }
+        }
+    }
+}
+
+fn deployment() -> Markup {
+    html! {
+        div .table-wrap {
+            table #devices-table {
+                caption { "Devices" }
+                thead { tr {
+                    th scope="col" { "device" } th scope="col" { "type" } th scope="col" { "state" }
+                    th scope="col" { "agent status" } th scope="col" { "model" } th scope="col" { "last heartbeat" }
+                } }
+                tbody {}
+            }
+        }
+        form #deploy-form {
+            label for="deploy-device" { "Device" }
+            select #deploy-device name="device" {}
+            label for="deploy-model" { "Model" }
+            select #deploy-model name="model" {}
+            label for="deploy-budget" { "Energy budget (mWh per inference)" }
+            input #deploy-budget name="budget" type="number" min="0" step="any" inputmode="decimal" required;
+            button type="submit" { "Deploy" }
+        }
+        div #deploy-status role="status" aria-live="polite" {}
+        div .table-wrap {
+            table #energy-table {
+                caption #energy-caption { "Predicted energy per inference on the chosen device" }
+                thead { tr {
+                    th scope="col" { "model" } th scope="col" .num { "mWh" } th scope="col" { "90 % interval" }
+                    th scope="col" { "category" } th scope="col" { "source" }
+                } }
+                tbody {}
+            }
+        }
+        div .table-wrap {
+            table #deployments-table {
+                caption { "Deployments (newest first)" }
+                thead { tr {
+                    th scope="col" { "when" } th scope="col" { "device" } th scope="col" { "model" }
+                    th scope="col" { "state" } th scope="col" .num { "predicted mWh" } th scope="col" .num { "budget mWh" }
+                } }
+                tbody {}
+            }
+        }
+    }
+}
+
+fn monitoring() -> Markup {
+    html! {
+        p .muted { "Refreshes every 5 seconds while this tab is open." }
+        form #monitor-form {
+            label for="monitor-device" { "Device" }
+            select #monitor-device name="device" {}
+        }
+        div .charts {
+            figure {
+                img #telemetry-chart .chart alt="Device telemetry chart (loading)";
+                figcaption #telemetry-caption .muted {}
+            }
+            figure {
+                img #latency-chart .chart alt="Gateway latency chart (loading)";
+                figcaption .muted { "Classification latency, p50 and p95 per minute (last hour)" }
+            }
+            figure {
+                img #throughput-chart .chart alt="Gateway throughput chart (loading)";
+                figcaption .muted { "Classifications per minute (last hour)" }
+            }
+        }
+        div .cols {
+            table #latest-table {
+                caption { "Latest telemetry sample" }
+                thead { tr { th scope="col" { "field" } th scope="col" .num { "value" } } }
+                tbody {}
+            }
+            table #gateway-table {
+                caption { "Gateway, last hour" }
+                thead { tr { th scope="col" { "measure" } th scope="col" .num { "value" } } }
+                tbody {}
+            }
+        }
+        div .table-wrap {
+            table #alarms-table {
+                caption { "Open alarms" }
+                thead { tr {
+                    th scope="col" { "raised" } th scope="col" { "alarm" } th scope="col" { "message" }
+                } }
+                tbody {}
+            }
         }
     }
 }

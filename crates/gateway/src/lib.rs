@@ -17,13 +17,15 @@
 //!   `POST /v1/energy/predict` and `GET /v1/energy/devices`, see [`energy`].
 //! - the edge fleet's controller: devices and their agents, deployments within an energy
 //!   budget, telemetry, see [`fleet`].
-//! - the dashboard at `/` and `/assets/*` ([`infergate_dashboard`]).
+//! - the dashboard at `/` and `/assets/*` ([`infergate_dashboard`]), and its charts as SVG, see
+//!   [`charts`].
 //!
 //! Every error is JSON (`{"error", "code"}`) with the right status, see [`error`].
 
 pub mod admin;
 pub mod alarms;
 pub mod auth;
+pub mod charts;
 pub mod classify;
 pub mod config;
 pub mod cors;

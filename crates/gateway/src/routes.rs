@@ -248,6 +248,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     ];
     all.extend(oip::endpoints());
     all.extend(fleet::endpoints());
+    all.extend(crate::charts::endpoints());
     all
 }
 
