@@ -110,6 +110,24 @@ async fn the_dashboard_in_a_browser() {
     );
     let added = cli(dir.path(), &["devices", "add", "nano-1", "--type", "jetson_nano", "--json"]);
     let token: serde_json::Value = serde_json::from_str(&added).unwrap();
+    // A router model for /predict and an evaluation for the Route tab.
+    let t = shared().join("data/traces");
+    let (trace, durations, memory, sample, coldstarts) = (
+        t.join("azure2019_invocations_per_minute.csv"),
+        t.join("azure2019_durations.csv"),
+        t.join("azure2019_memory.csv"),
+        t.join("azure2021_invocations_sample.csv"),
+        t.join("lambda_perf_coldstart.json"),
+    );
+    let (dataset, report) = (dir.path().join("dataset.csv"), dir.path().join("report"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let simulate = ["route", "simulate", "--limit", "30", "--out", &s(&dataset), "--trace", &s(&trace)];
+    cli(dir.path(), &[&simulate[..], &["--durations", &s(&durations), "--memory", &s(&memory)]].concat());
+    cli(dir.path(), &["route", "train", "--data", &s(&dataset)]);
+    cli(
+        dir.path(),
+        &["route", "evaluate", "--trace", &s(&sample), "--coldstarts", &s(&coldstarts), "--out", &s(&report)],
+    );
     let (server, admin) = Server::start_with_auth(dir.path(), &[], &[("INFERGATE_HEARTBEAT_INTERVAL_S", "1")]);
     let agent = Agent::start(&server.url, "nano-1", token["token"].as_str().unwrap(), &dir.path().join("agent"));
     let driver = Driver::start(&tools).await;
@@ -219,6 +237,33 @@ async fn steps(b: &Browser, tools: &Tools, server: &Server, admin: &str) {
     assert!(v2["instances"].as_u64().unwrap() >= 1, "{v2}");
     assert_no_console_errors(b, "on the Models tab").await;
     shoot(b, "2-models").await;
+
+    // Route: the seed's /predict answered by the trained model; the evaluation's table and charts.
+    open_tab(
+        b,
+        "route",
+        "the evaluation",
+        "document.querySelector('#evaluation-table').textContent.includes('policy')",
+    )
+    .await;
+    b.wait_for(
+        "the evaluation's charts",
+        "const imgs = [...document.querySelectorAll('#evaluation-charts img')];
+         return imgs.length >= 2 && imgs.every(i => i.complete && i.naturalWidth > 0)",
+        WAIT,
+    )
+    .await;
+    b.click("#predict-form button[type=submit]").await;
+    let platform = b
+        .wait_for(
+            "the /predict answer",
+            "const p = document.querySelector('#predict-result .big'); return p && p.textContent",
+            WAIT,
+        )
+        .await;
+    assert!(platform == "lambda" || platform == "ecs", "{platform}");
+    assert_no_console_errors(b, "on the Route tab").await;
+    shoot(b, "5-route").await;
 
     // Deployment: the agent's device online, the model's predicted energy on it; a budget below
     // the prediction is refused with the numbers, a larger one deploys and the agent gets ready.

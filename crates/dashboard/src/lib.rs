@@ -39,6 +39,7 @@ const ASSETS: &[Asset] = &[
     js("app.js", include_str!("../assets/app.js")),
     js("classify.js", include_str!("../assets/classify.js")),
     js("models.js", include_str!("../assets/models.js")),
+    js("route.js", include_str!("../assets/route.js")),
     js("deployment.js", include_str!("../assets/deployment.js")),
     js("monitoring.js", include_str!("../assets/monitoring.js")),
 ];

@@ -13,6 +13,7 @@ struct Tab {
 const TABS: &[Tab] = &[
     Tab { id: "classify", title: "Classify", panel: classify },
     Tab { id: "models", title: "Models", panel: models },
+    Tab { id: "route", title: "Route", panel: route },
     Tab { id: "deployment", title: "Deployment", panel: deployment },
     Tab { id: "monitoring", title: "Monitoring", panel: monitoring },
 ];
@@ -235,6 +236,57 @@ fn monitoring() -> Markup {
                 caption { "Open alarms" }
                 thead { tr {
                     th scope="col" { "raised" } th scope="col" { "alarm" } th scope="col" { "message" }
+                } }
+                tbody {}
+            }
+        }
+    }
+}
+
+fn route() -> Markup {
+    html! {
+        h3 { "Where should this workload run? (" code { "POST /predict" } ")" }
+        form #predict-form {
+            label for="predict-type" { "Workload type" }
+            select #predict-type name="workload_type" {
+                @for t in ["lightweight_api", "thumbnail_processing", "medium_processing", "heavy_processing"] {
+                    option value=(t) { (t) }
+                }
+            }
+            label for="predict-payload" { "Payload (KB)" }
+            input #predict-payload name="payload_size_kb" type="number" min="0" step="any" value="5" inputmode="decimal";
+            label for="predict-window" { "Time window" }
+            select #predict-window name="time_window" {
+                @for t in ["morning", "midday", "evening", "night"] { option value=(t) { (t) } }
+            }
+            label for="predict-load" { "Load" }
+            select #predict-load name="load_pattern" {
+                @for t in ["low_load", "medium_load", "burst_load"] { option value=(t) { (t) } }
+            }
+            button type="submit" { "Predict" }
+        }
+        div #predict-result role="status" aria-live="polite" {}
+        h3 { "Latest evaluation (" code { "infergate route evaluate" } ")" }
+        p #evaluation-when .muted {}
+        div .table-wrap {
+            table #evaluation-table {
+                caption { "Strategies" }
+                thead { tr {
+                    th scope="col" { "strategy" } th scope="col" .num { "requests" } th scope="col" .num { "mean ms" }
+                    th scope="col" .num { "p95 ms" } th scope="col" .num { "cost (USD)" } th scope="col" .num { "regret" }
+                    th scope="col" .num { "over SLO" } th scope="col" .num { "throttled" }
+                } }
+                tbody {}
+            }
+        }
+        div #evaluation-charts .charts {}
+        h3 { "Live invocations per platform" }
+        div .table-wrap {
+            table #invocations-table {
+                caption { "Invocations recorded by " code { "POST /v1/invoke" } }
+                thead { tr {
+                    th scope="col" { "function" } th scope="col" { "platform" } th scope="col" .num { "total" }
+                    th scope="col" .num { "ok" } th scope="col" .num { "cold starts" }
                 } }
                 tbody {}
             }

@@ -32,6 +32,7 @@ pub mod cors;
 pub mod directory;
 pub mod energy;
 pub mod error;
+pub mod evaluation;
 pub mod fleet;
 pub mod history;
 pub mod input;

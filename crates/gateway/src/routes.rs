@@ -249,6 +249,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     all.extend(oip::endpoints());
     all.extend(fleet::endpoints());
     all.extend(crate::charts::endpoints());
+    all.extend(crate::evaluation::endpoints());
     all
 }
 
