@@ -47,7 +47,8 @@ fn padded(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     if !lo.is_finite() {
         return 0.0..1.0;
     }
-    let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.5 };
+    // A flat range (one point, say) gets half its value each side, so small values stay readable.
+    let pad = if hi > lo { (hi - lo) * 0.05 } else if lo != 0.0 { lo.abs() * 0.5 } else { 0.5 };
     (lo - pad)..(hi + pad)
 }
 

@@ -42,6 +42,7 @@ const ASSETS: &[Asset] = &[
     js("route.js", include_str!("../assets/route.js")),
     js("deployment.js", include_str!("../assets/deployment.js")),
     js("monitoring.js", include_str!("../assets/monitoring.js")),
+    js("analytics.js", include_str!("../assets/analytics.js")),
 ];
 
 const fn js(name: &'static str, body: &'static str) -> Asset {

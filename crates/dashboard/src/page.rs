@@ -16,6 +16,7 @@ const TABS: &[Tab] = &[
     Tab { id: "route", title: "Route", panel: route },
     Tab { id: "deployment", title: "Deployment", panel: deployment },
     Tab { id: "monitoring", title: "Monitoring", panel: monitoring },
+    Tab { id: "analytics", title: "Analytics", panel: analytics },
 ];
 
 /// The whole page; `scripts` are the asset names to load, in order.
@@ -287,6 +288,54 @@ fn route() -> Markup {
                 thead { tr {
                     th scope="col" { "function" } th scope="col" { "platform" } th scope="col" .num { "total" }
                     th scope="col" .num { "ok" } th scope="col" .num { "cold starts" }
+                } }
+                tbody {}
+            }
+        }
+    }
+}
+
+fn analytics() -> Markup {
+    html! {
+        h3 { "History" }
+        form #history-form {
+            label for="history-label" { "Label" }
+            input #history-label name="label" type="text" placeholder="cat" autocomplete="off";
+            label for="history-model" { "Model" }
+            input #history-model name="model" type="text" placeholder="mobilenet" autocomplete="off";
+            label for="history-since" { "Since" }
+            input #history-since name="since" type="datetime-local";
+            button type="submit" { "Filter" }
+        }
+        p #history-count .muted role="status" aria-live="polite" {}
+        div .table-wrap {
+            table #history-table {
+                caption { "Classifications (newest first)" }
+                thead { tr {
+                    th scope="col" { "when" } th scope="col" { "label" } th scope="col" .num { "confidence" }
+                    th scope="col" { "model" } th scope="col" .num { "total ms" } th scope="col" { "cached" }
+                    th scope="col" .num { "cost (USD)" }
+                } }
+                tbody {}
+            }
+        }
+        button #history-more .secondary type="button" hidden { "More" }
+        div .charts {
+            figure {
+                img #cost-chart .chart alt="Cost per 1,000 classifications chart (loading)";
+                figcaption .muted { "Cost per 1,000 classifications, per minute (last hour)" }
+            }
+            figure {
+                img #energy-chart .chart alt="Energy predicted vs measured chart (loading)";
+                figcaption .muted { "Energy per inference: predicted vs measured, per device" }
+            }
+        }
+        div .table-wrap {
+            table #energy-compare-table {
+                caption { "Energy per inference on each device's deployed model" }
+                thead { tr {
+                    th scope="col" { "device" } th scope="col" { "model" } th scope="col" .num { "predicted mWh" }
+                    th scope="col" .num { "measured mWh" } th scope="col" { "measured by" } th scope="col" .num { "error" }
                 } }
                 tbody {}
             }

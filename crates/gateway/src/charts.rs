@@ -1,6 +1,6 @@
 //! Charts for the dashboard, drawn here as SVG with `infergate-charts` (the code the CLI's
-//! reports use): a device's telemetry, the gateway's latency percentiles and throughput per
-//! minute. Admin-only (the access table's default). Each answer says how many points it drew in
+//! reports use): a device's telemetry, the gateway's latency percentiles, throughput and cost
+//! per 1,000 per minute, and energy per inference predicted vs measured per device. Admin-only (the access table's default). Each answer says how many points it drew in
 //! `X-Chart-Points`, so a page can tell a chart that grew from one that did not.
 
 use crate::error::{query, ApiError, ApiResult, QueryResult};
@@ -43,6 +43,24 @@ pub fn endpoints() -> Vec<Endpoint> {
                 query: WINDOW,
                 ..op(Method::GET, "chartThroughput", "Classifications per minute as SVG", 200)
             }],
+        },
+        Endpoint {
+            path: "/v1/charts/cost",
+            handler: get(cost_handler),
+            ops: vec![Op {
+                query: WINDOW,
+                ..op(Method::GET, "chartCost", "Cost per 1,000 classifications per minute as SVG", 200)
+            }],
+        },
+        Endpoint {
+            path: "/v1/charts/energy",
+            handler: get(energy_handler),
+            ops: vec![op(
+                Method::GET,
+                "chartEnergy",
+                "Each device's predicted vs measured energy per inference of its deployed model, as SVG",
+                200,
+            )],
         },
     ]
 }
@@ -114,17 +132,20 @@ pub async fn telemetry_handler(
     svg(&chart, samples.len())
 }
 
-/// Latencies (server-side total, ms) of the window's classifications, bucketed per minute.
-async fn per_minute(state: &AppState, now: DateTime<Utc>, w: u64) -> ApiResult<Vec<(f64, Vec<f64>)>> {
+/// One classification: server-side total latency (ms) and its priced cost (USD), if any.
+type Answered = (f64, Option<f64>);
+
+/// The window's classifications, bucketed per minute.
+async fn per_minute(state: &AppState, now: DateTime<Utc>, w: u64) -> ApiResult<Vec<(f64, Vec<Answered>)>> {
     let since = (now - chrono::Duration::seconds(w as i64)).to_rfc3339_opts(SecondsFormat::Millis, true);
     let mut filter = InferenceFilter { since: Some(since), limit: 500, ..Default::default() };
-    let mut buckets: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
+    let mut buckets: std::collections::BTreeMap<i64, Vec<Answered>> = Default::default();
     // At most 20,000 records: enough for a chart, bounded for the server.
     for _ in 0..40 {
         let page = state.store().list_inferences(&filter).await?;
         for r in &page.items {
             if let Some(m) = minutes_ago(&r.created_at, now) {
-                buckets.entry(m.floor() as i64).or_default().push(r.timings_ms.total);
+                buckets.entry(m.floor() as i64).or_default().push((r.timings_ms.total, r.answer.cost_usd));
             }
         }
         match page.next_cursor {
@@ -145,7 +166,8 @@ pub async fn latency_handler(State(state): State<AppState>, q: QueryResult<Windo
     let (now, w) = window(q)?;
     let minutes = per_minute(&state, now, w).await?;
     let (mut p50, mut p95) = (Vec::new(), Vec::new());
-    for (m, mut v) in minutes.iter().cloned() {
+    for (m, answers) in &minutes {
+        let (m, mut v) = (*m, answers.iter().map(|a| a.0).collect::<Vec<_>>());
         v.sort_by(f64::total_cmp);
         p50.push((m, percentile(&v, 0.5)));
         p95.push((m, percentile(&v, 0.95)));
@@ -174,6 +196,51 @@ pub async fn throughput_handler(State(state): State<AppState>, q: QueryResult<Wi
         plot: Plot::Lines { series: vec![Series { name: "requests".into(), points }], log_x: false },
     };
     svg(&chart, minutes.len())
+}
+
+/// `GET /v1/charts/cost`: the priced classifications' mean cost × 1,000, per minute.
+pub async fn cost_handler(State(state): State<AppState>, q: QueryResult<WindowQuery>) -> ApiResult<Response> {
+    let (now, w) = window(q)?;
+    let minutes = per_minute(&state, now, w).await?;
+    let points: Vec<(f64, f64)> = minutes
+        .iter()
+        .filter_map(|(m, answers)| {
+            let costs: Vec<f64> = answers.iter().filter_map(|a| a.1).collect();
+            (!costs.is_empty()).then(|| (*m, costs.iter().sum::<f64>() / costs.len() as f64 * 1000.0))
+        })
+        .collect();
+    let n = points.len();
+    let chart = Chart {
+        title: "Cost per 1,000 classifications".into(),
+        x_label: "minutes from now".into(),
+        y_label: "USD per 1,000".into(),
+        plot: Plot::Lines { series: vec![Series { name: "cost per 1,000".into(), points }], log_x: false },
+    };
+    svg(&chart, n)
+}
+
+/// `GET /v1/charts/energy`: one point per device with a ready deployment and a measured mean
+/// (its agent's `energy_metrics.avg_mwh`): x the controller's prediction, y the measurement,
+/// labelled with the device and the measurement's source.
+pub async fn energy_handler(State(state): State<AppState>) -> ApiResult<Response> {
+    let mut points = Vec::new();
+    for d in state.store().list_devices().await? {
+        let deployments = state.store().list_deployments(Some(&d.id), 50, 0).await?;
+        let Some(ready) = deployments.iter().find(|x| x.state == "ready") else { continue };
+        let Some(predicted) = ready.predicted_energy_mwh else { continue };
+        let metrics = d.last_status.as_ref().and_then(|s| s.get("energy_metrics"));
+        let Some(measured) = metrics.and_then(|m| m.get("avg_mwh")).and_then(|v| v.as_f64()) else { continue };
+        let source = metrics.and_then(|m| m.get("energy_source")).and_then(|v| v.as_str()).unwrap_or("unknown");
+        points.push((format!("{} ({source})", d.id), predicted, measured));
+    }
+    let n = points.len();
+    let chart = Chart {
+        title: "Energy per inference: predicted vs measured".into(),
+        x_label: "predicted mWh".into(),
+        y_label: "measured mWh".into(),
+        plot: Plot::Points { points },
+    };
+    svg(&chart, n)
 }
 
 #[cfg(test)]
