@@ -48,7 +48,13 @@ fn padded(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
         return 0.0..1.0;
     }
     // A flat range (one point, say) gets half its value each side, so small values stay readable.
-    let pad = if hi > lo { (hi - lo) * 0.05 } else if lo != 0.0 { lo.abs() * 0.5 } else { 0.5 };
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else if lo != 0.0 {
+        lo.abs() * 0.5
+    } else {
+        0.5
+    };
     (lo - pad)..(hi + pad)
 }
 
