@@ -96,11 +96,13 @@ async fn keys_roles_public_routes_and_revocation() {
     let (server, admin) = Server::start_with_auth(dir.path(), &[], &[]);
     let (client_id, client_key) = create_key(dir.path(), "client", &["--name", "ci"]);
 
-    // Public without a key (routes that do not exist yet are 404, not 401).
-    for (path, want) in [("/v2/health/live", 200), ("/v2/health/ready", 200), ("/metrics", 200), ("/", 404)] {
+    // Public without a key: health, metrics, the dashboard's page and assets (an asset that does
+    // not exist is a 404, not a 401).
+    for (path, want) in [("/v2/health/live", 200), ("/v2/health/ready", 200), ("/metrics", 200), ("/", 200)] {
         assert_eq!(status(Method::GET, &server.at(path), Key::None).await, want, "{path}");
     }
-    assert_eq!(status(Method::GET, &server.at("/assets/app.js"), Key::None).await, 404);
+    assert_eq!(status(Method::GET, &server.at("/assets/app.js"), Key::None).await, 200);
+    assert_eq!(status(Method::GET, &server.at("/assets/nope.js"), Key::None).await, 404);
 
     // Everything else needs a valid key.
     let classify = server.at("/v1/classify");
