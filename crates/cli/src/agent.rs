@@ -60,7 +60,7 @@ fn seconds(flag: &str, s: f64) -> Result<Duration> {
 
 /// Runs the agent until Ctrl-C or SIGTERM.
 pub async fn run(config: Config, args: AgentArgs) -> Result<()> {
-    init_logging(&config.server.log_format)?;
+    crate::process::init_logging(&config.server.log_format, "info")?;
     anyhow::ensure!(args.max_model_mb.is_finite() && args.max_model_mb > 0.0, "--max-model-mb must be positive");
     let mut runtime = config.runtime.clone();
     if let Some(r) = &args.runtime {
@@ -85,34 +85,6 @@ pub async fn run(config: Config, args: AgentArgs) -> Result<()> {
         tokio::net::TcpListener::bind(&args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
-    agent.serve(listener, shutdown_signal()).await?;
+    agent.serve(listener, crate::process::shutdown_signal()).await?;
     Ok(())
-}
-
-/// Logs to stderr as text or JSON lines; `RUST_LOG` filters (default `info`).
-fn init_logging(format: &str) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        "text" => logs.try_init(),
-        "json" => logs.json().flatten_event(true).try_init(),
-        other => anyhow::bail!("log format {other:?}: expected text or json"),
-    };
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

@@ -12,6 +12,7 @@ mod engine;
 mod keys;
 mod load;
 mod models;
+mod process;
 mod route;
 mod runtime_args;
 mod serve;

@@ -42,7 +42,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     if let Some(f) = &args.log_format {
         config.server.log_format = f.clone();
     }
-    init_logging(&config.server.log_format)?;
+    crate::process::init_logging(&config.server.log_format, "info,tower_http=warn")?;
     if let Some(v) = args.addr {
         config.server.addr = v;
     }
@@ -120,7 +120,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     let drain = std::time::Duration::from_secs_f64(config.server.shutdown_timeout_s);
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
-        shutdown_signal().await;
+        crate::process::shutdown_signal().await;
         tracing::info!("shutting down: finishing the requests in flight (at most {:.0} s)", drain.as_secs_f64());
         let _ = signalled.send(());
     };
@@ -200,32 +200,4 @@ async fn reap_idle_instances(pool: Arc<InstancePool>) {
         tick.tick().await;
         pool.reap();
     }
-}
-
-/// Logs to stderr as text or JSON lines; `RUST_LOG` filters (default `info`).
-fn init_logging(format: &str) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        "text" => logs.try_init(),
-        "json" => logs.json().flatten_event(true).try_init(),
-        other => anyhow::bail!("log format {other:?}: expected text or json"),
-    };
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
