@@ -8,48 +8,22 @@ mod common;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "igd_test-token-for-the-agent";
 
-struct Agent {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_agent(data: &Path, sysfs: &Path, extra: &[&str]) -> Agent {
-    let mut child = common::infergate()
-        .args(["agent", "--token", TOKEN, "--device-id", "pi-1", "--device-type", "raspberry_pi5"])
+fn start_agent(data: &Path, sysfs: &Path, extra: &[&str]) -> common::Agent {
+    let mut cmd = common::infergate();
+    cmd.args(["agent", "--token", TOKEN, "--device-id", "pi-1", "--device-type", "raspberry_pi5"])
         .args(["--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .arg("--sysfs-root")
         .arg(sysfs)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the agent exited before listening").unwrap();
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            break url.to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    Agent { child, url }
+        .args(extra);
+    common::spawn_agent(cmd)
 }
 
 /// Serves the files of `dir` at `/NAME` on an ephemeral port; returns the base URL.
@@ -71,7 +45,13 @@ fn sha256(path: &Path) -> String {
 }
 
 /// Sends `method path` with `body` and the given `Authorization` value.
-async fn call(agent: &Agent, method: &str, path: &str, body: Option<Value>, auth: Option<&str>) -> (u16, Value) {
+async fn call(
+    agent: &common::Agent,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    auth: Option<&str>,
+) -> (u16, Value) {
     let client = common::client();
     let url = format!("{}{path}", agent.url);
     let mut req = if method == "GET" { client.get(url) } else { client.post(url) };
@@ -91,13 +71,13 @@ fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
 
-async fn status(agent: &Agent) -> Value {
+async fn status(agent: &common::Agent) -> Value {
     let (code, v) = call(agent, "GET", "/status", None, Some(&bearer())).await;
     assert_eq!(code, 200, "{v}");
     v
 }
 
-async fn wait_status(agent: &Agent, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_status(agent: &common::Agent, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let v = status(agent).await;
@@ -109,7 +89,7 @@ async fn wait_status(agent: &Agent, what: &str, done: impl Fn(&Value) -> bool) -
     }
 }
 
-async fn deploy(agent: &Agent, body: Value) -> (u16, Value) {
+async fn deploy(agent: &common::Agent, body: Value) -> (u16, Value) {
     call(agent, "POST", "/deploy", Some(body), Some(&bearer())).await
 }
 
@@ -270,24 +250,6 @@ async fn deploy_verify_roll_back_and_refuse_without_token() {
     assert_eq!(code, 401, "commands still need the token");
 }
 
-/// A fake RAPL package zone whose counter a thread advances by 10 mJ every 5 ms (about 2 W).
-fn moving_rapl(root: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    let zone = root.join("sys/class/powercap/intel-rapl:0");
-    std::fs::create_dir_all(&zone).unwrap();
-    std::fs::write(zone.join("name"), "package-0\n").unwrap();
-    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
-    std::fs::write(zone.join("energy_uj"), "1000\n").unwrap();
-    std::thread::spawn(move || {
-        let mut uj: u64 = 1000;
-        while !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(5));
-            uj += 10_000;
-            std::fs::write(zone.join("energy_uj.tmp"), format!("{uj}\n")).unwrap();
-            std::fs::rename(zone.join("energy_uj.tmp"), zone.join("energy_uj")).unwrap();
-        }
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn measured_energy_stops_the_run_over_budget_and_telemetry_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -297,7 +259,7 @@ async fn measured_energy_stops_the_run_over_budget_and_telemetry_is_bounded() {
     let server = file_server(files.clone()).await;
     let sensor = dir.path().join("sensor");
     let stop = Arc::new(AtomicBool::new(false));
-    let rapl = moving_rapl(&sensor, Arc::clone(&stop));
+    let rapl = common::moving_rapl(&sensor, 1000, Arc::clone(&stop));
     let data = dir.path().join("data");
     let agent = start_agent(
         &data,

@@ -6,9 +6,7 @@ mod common;
 
 use common::Server;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,57 +14,15 @@ use std::time::{Duration, Instant};
 /// Seconds between heartbeats and between telemetry samples, for agents and controller.
 const TICK: &str = "0.3";
 
-struct Agent {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_agent(controller: &str, id: &str, token: &str, data: &Path, sysfs: &Path) -> Agent {
-    let mut child = common::infergate()
-        .args(["agent", "--controller", controller, "--token", token, "--device-id", id])
+fn start_agent(controller: &str, id: &str, token: &str, data: &Path, sysfs: &Path) -> common::Agent {
+    let mut cmd = common::infergate();
+    cmd.args(["agent", "--controller", controller, "--token", token, "--device-id", id])
         .args(["--device-type", "jetson_nano", "--addr", "127.0.0.1:0", "--runtime", "tract"])
         .args(["--heartbeat-interval-s", TICK, "--telemetry-interval-s", TICK, "--data-dir"])
         .arg(data)
         .arg("--sysfs-root")
-        .arg(sysfs)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the agent exited before listening").unwrap();
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            break url.to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    Agent { child, url }
-}
-
-/// A fake RAPL package zone whose counter rises about 2 W, until `stop`.
-fn moving_rapl(root: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    let zone = root.join("sys/class/powercap/intel-rapl:0");
-    std::fs::create_dir_all(&zone).unwrap();
-    std::fs::write(zone.join("name"), "package-0\n").unwrap();
-    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
-    std::fs::write(zone.join("energy_uj"), "0\n").unwrap();
-    std::thread::spawn(move || {
-        let mut uj: u64 = 0;
-        while !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(5));
-            uj += 10_000;
-            std::fs::write(zone.join("energy_uj.tmp"), format!("{uj}\n")).unwrap();
-            std::fs::rename(zone.join("energy_uj.tmp"), zone.join("energy_uj")).unwrap();
-        }
-    })
+        .arg(sysfs);
+    common::spawn_agent(cmd)
 }
 
 fn run(args: &[&str], data: &Path) -> Value {
@@ -121,7 +77,7 @@ async fn controller_and_two_agents() {
 
     let sensor = dir.path().join("sensor-a");
     let stop = Arc::new(AtomicBool::new(false));
-    let rapl = moving_rapl(&sensor, Arc::clone(&stop));
+    let rapl = common::moving_rapl(&sensor, 0, Arc::clone(&stop));
     let no_sensor = dir.path().join("sensor-b");
     std::fs::create_dir_all(&no_sensor).unwrap();
     let agent_a = start_agent(&server.url, "nano-a", a["token"].as_str().unwrap(), &dir.path().join("a"), &sensor);

@@ -222,3 +222,54 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A running `infergate agent`; killed on drop.
+pub struct Agent {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` (an `infergate agent …` command line) and waits for its `listening on` line.
+pub fn spawn_agent(mut cmd: Command) -> Agent {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the agent exited before listening").unwrap();
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            break url.to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Agent { child, url }
+}
+
+/// A fake RAPL package zone under `root` whose counter a thread advances from `start_uj` by
+/// 10 mJ every 5 ms (about 2 W), written atomically as the kernel's file changes, until `stop`.
+pub fn moving_rapl(
+    root: &Path,
+    start_uj: u64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let zone = root.join("sys/class/powercap/intel-rapl:0");
+    std::fs::create_dir_all(&zone).unwrap();
+    std::fs::write(zone.join("name"), "package-0\n").unwrap();
+    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    std::fs::write(zone.join("energy_uj"), format!("{start_uj}\n")).unwrap();
+    std::thread::spawn(move || {
+        let mut uj = start_uj;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+            uj += 10_000;
+            std::fs::write(zone.join("energy_uj.tmp"), format!("{uj}\n")).unwrap();
+            std::fs::rename(zone.join("energy_uj.tmp"), zone.join("energy_uj")).unwrap();
+        }
+    })
+}
