@@ -41,15 +41,17 @@ impl Store {
             threshold,
             message: message.to_string(),
         };
-        sqlx::query("INSERT INTO alarms (id, kind, raised_at, value, threshold, message) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&alarm.id)
-            .bind(&alarm.kind)
-            .bind(&alarm.raised_at)
-            .bind(alarm.value)
-            .bind(alarm.threshold)
-            .bind(&alarm.message)
-            .execute(&self.db)
-            .await?;
+        sqlx::query(
+            "INSERT INTO alarms (id, kind, raised_at, value, threshold, message) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&alarm.id)
+        .bind(&alarm.kind)
+        .bind(&alarm.raised_at)
+        .bind(alarm.value)
+        .bind(alarm.threshold)
+        .bind(&alarm.message)
+        .execute(&self.db)
+        .await?;
         Ok(alarm)
     }
 
@@ -57,7 +59,7 @@ impl Store {
     pub async fn clear_alarms(&self, kind: &str) -> Result<Vec<Alarm>, StoreError> {
         let open = self.list_alarms(true).await?;
         let now = now_rfc3339();
-        sqlx::query("UPDATE alarms SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL")
+        sqlx::query("UPDATE alarms SET cleared_at = $1 WHERE kind = $2 AND cleared_at IS NULL")
             .bind(&now)
             .bind(kind)
             .execute(&self.db)
@@ -92,18 +94,18 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[tokio::test]
     async fn raise_list_clear() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let a = store.raise_alarm("latency_p95", 812.0, 500.0, "slow").await.unwrap();
-        assert_eq!(store.list_alarms(true).await.unwrap(), vec![a.clone()]);
-        let cleared = store.clear_alarms("latency_p95").await.unwrap();
-        assert_eq!(cleared.len(), 1);
-        assert!(cleared[0].cleared_at.is_some());
-        assert!(store.list_alarms(true).await.unwrap().is_empty());
-        assert_eq!(store.list_alarms(false).await.unwrap()[0].cleared_at, cleared[0].cleared_at);
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let a = store.raise_alarm("latency_p95", 812.0, 500.0, "slow").await.unwrap();
+            assert_eq!(store.list_alarms(true).await.unwrap(), vec![a.clone()]);
+            let cleared = store.clear_alarms("latency_p95").await.unwrap();
+            assert_eq!(cleared.len(), 1);
+            assert!(cleared[0].cleared_at.is_some());
+            assert!(store.list_alarms(true).await.unwrap().is_empty());
+            assert_eq!(store.list_alarms(false).await.unwrap()[0].cleared_at, cleared[0].cleared_at);
+        }
     }
 }

@@ -4,7 +4,7 @@ use crate::objects::ObjectStoreHandle;
 use crate::{Store, StoreError};
 use infergate_core::{ClassifyResponse, ModelRef, Timings};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// The stored image behind a history record.
@@ -95,7 +95,7 @@ pub struct CachedOutput {
     pub logits: Vec<f32>,
 }
 
-fn decode(row: &SqliteRow) -> Result<InferenceRecord, StoreError> {
+fn decode(row: &AnyRow) -> Result<InferenceRecord, StoreError> {
     let timings: String = row.try_get("timings")?;
     let answer: String = row.try_get("answer")?;
     let bad = |e: serde_json::Error| StoreError::Corrupt(format!("inference record: {e}"));
@@ -124,19 +124,24 @@ impl Store {
     /// must have stored the image at `record.image.object_key` first
     /// ([`ObjectStoreHandle::put_if_absent`]), so that no row points at a missing image.
     ///
-    /// Both rows go to the database in one round trip (one command to SQLite's connection
-    /// thread). They are two autocommit statements, cache row first: if the history row then
-    /// fails, what remains is a correct cache entry for an image that is stored, never a
-    /// history row without its image.
+    /// Both rows go to the database in one round trip. On SQLite (one command to its
+    /// connection thread) they are two autocommit statements, cache row first: if the history
+    /// row then fails, what remains is a correct cache entry for an image that is stored,
+    /// never a history row without its image. On PostgreSQL they are one statement (the
+    /// cache insert in a `WITH`), so both land or neither.
     pub async fn insert_inference(&self, record: &InferenceRecord, logits: Option<&[f32]>) -> Result<(), StoreError> {
-        const INSERT_CACHE: &str = "INSERT OR IGNORE INTO output_cache (image_sha256, model, version, logits, \
-                                    created_at) VALUES (?, ?, ?, ?, ?);";
-        const INSERT_RECORD: &str = "INSERT INTO inferences (id, created_at, model, version, label, confidence, \
-             in_domain, cached, timings, answer, image_sha256, object_key, content_type, size_bytes, client_id, \
-             total_ms, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        let sql = match logits {
-            Some(_) => format!("{INSERT_CACHE}\n{INSERT_RECORD}"),
-            None => INSERT_RECORD.to_string(),
+        const CACHE_COLUMNS: &str = "output_cache (image_sha256, model, version, logits, created_at)";
+        const RECORD_COLUMNS: &str = "inferences (id, created_at, model, version, label, confidence, in_domain, \
+             cached, timings, answer, image_sha256, object_key, content_type, size_bytes, client_id, total_ms, cost_usd)";
+        let cache = format!("INSERT INTO {CACHE_COLUMNS} VALUES ({}) ON CONFLICT DO NOTHING", placeholders(1, 5));
+        let sql = match (logits, self.dialect) {
+            (None, _) => format!("INSERT INTO {RECORD_COLUMNS} VALUES ({})", placeholders(1, 17)),
+            (Some(_), crate::Dialect::Sqlite) => {
+                format!("{cache};\nINSERT INTO {RECORD_COLUMNS} VALUES ({})", placeholders(6, 17))
+            }
+            (Some(_), crate::Dialect::Postgres) => {
+                format!("WITH cache AS ({cache}) INSERT INTO {RECORD_COLUMNS} VALUES ({})", placeholders(6, 17))
+            }
         };
         let mut query = sqlx::query(&sql);
         if let Some(logits) = logits {
@@ -178,13 +183,14 @@ impl Store {
         model: &str,
         version: i64,
     ) -> Result<Option<CachedOutput>, StoreError> {
-        let blob: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT logits FROM output_cache WHERE image_sha256 = ? AND model = ? AND version = ?")
-                .bind(image_sha256)
-                .bind(model)
-                .bind(version)
-                .fetch_optional(&self.db)
-                .await?;
+        let blob: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT logits FROM output_cache WHERE image_sha256 = $1 AND model = $2 AND version = $3",
+        )
+        .bind(image_sha256)
+        .bind(model)
+        .bind(version)
+        .fetch_optional(&self.db)
+        .await?;
         match blob {
             None => Ok(None),
             Some(b) if b.len() % 4 == 0 => Ok(Some(CachedOutput {
@@ -206,11 +212,11 @@ impl Store {
             ("id", "<", &filter.cursor),
         ] {
             if let Some(v) = value {
-                sql.push_str(&format!(" AND {column} {op} ?"));
+                sql.push_str(&format!(" AND {column} {op} ${}", binds.len() + 1));
                 binds.push(v);
             }
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", binds.len() + 1));
         let mut query = sqlx::query(&sql);
         for b in binds {
             query = query.bind(b);
@@ -229,14 +235,14 @@ impl Store {
 
     /// One history record.
     pub async fn get_inference(&self, id: &str) -> Result<Option<InferenceRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM inferences WHERE id = ?").bind(id).fetch_optional(&self.db).await?;
+        let row = sqlx::query("SELECT * FROM inferences WHERE id = $1").bind(id).fetch_optional(&self.db).await?;
         row.as_ref().map(decode).transpose()
     }
 
     /// Requests, cache hits, latencies and cost of the answers since `since` (RFC 3339).
     pub async fn inference_stats(&self, since: &str) -> Result<WindowStats, StoreError> {
         let rows: Vec<(i64, Option<f64>, Option<f64>)> =
-            sqlx::query_as("SELECT cached, total_ms, cost_usd FROM inferences WHERE created_at >= ?")
+            sqlx::query_as("SELECT cached, total_ms, cost_usd FROM inferences WHERE created_at >= $1")
                 .bind(since)
                 .fetch_all(&self.db)
                 .await?;
@@ -255,7 +261,7 @@ impl Store {
     /// Deletes one history record; when no other record shows the same image, the image
     /// object and its cached outputs go too. Returns whether the record existed.
     pub async fn delete_inference(&self, id: &str) -> Result<bool, StoreError> {
-        let sha: Option<String> = sqlx::query_scalar("DELETE FROM inferences WHERE id = ? RETURNING image_sha256")
+        let sha: Option<String> = sqlx::query_scalar("DELETE FROM inferences WHERE id = $1 RETURNING image_sha256")
             .bind(id)
             .fetch_optional(&self.db)
             .await?;
@@ -268,7 +274,7 @@ impl Store {
     /// any more; returns how many records went.
     pub async fn delete_inferences_before(&self, before: &str) -> Result<u64, StoreError> {
         let shas: Vec<String> =
-            sqlx::query_scalar("DELETE FROM inferences WHERE created_at < ? RETURNING image_sha256")
+            sqlx::query_scalar("DELETE FROM inferences WHERE created_at < $1 RETURNING image_sha256")
                 .bind(before)
                 .fetch_all(&self.db)
                 .await?;
@@ -284,12 +290,12 @@ impl Store {
     /// never point at a missing image) and then its object.
     async fn drop_unreferenced_images(&self, shas: &[String]) -> Result<(), StoreError> {
         for sha in shas {
-            let still: Option<i64> = sqlx::query_scalar("SELECT 1 FROM inferences WHERE image_sha256 = ? LIMIT 1")
+            let still: Option<i64> = sqlx::query_scalar("SELECT 1 FROM inferences WHERE image_sha256 = $1 LIMIT 1")
                 .bind(sha)
                 .fetch_optional(&self.db)
                 .await?;
             if still.is_none() {
-                sqlx::query("DELETE FROM output_cache WHERE image_sha256 = ?").bind(sha).execute(&self.db).await?;
+                sqlx::query("DELETE FROM output_cache WHERE image_sha256 = $1").bind(sha).execute(&self.db).await?;
                 self.objects.delete(&Self::image_key(sha)).await?;
             }
         }
@@ -300,6 +306,11 @@ impl Store {
     pub fn image_key(sha256_hex: &str) -> String {
         ObjectStoreHandle::image_key(sha256_hex)
     }
+}
+
+/// `$first, $first+1, …` (`count` of them): numbered parameters, which SQLite and PostgreSQL both read.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -346,33 +357,38 @@ mod tests {
 
     #[tokio::test]
     async fn images_go_with_the_last_record_that_shows_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
-        for sha in [&a, &b] {
-            store.objects().put_if_absent(&Store::image_key(sha), Bytes::from_static(b"img")).await.unwrap();
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+            for sha in [&a, &b] {
+                store.objects().put_if_absent(&Store::image_key(sha), Bytes::from_static(b"img")).await.unwrap();
+            }
+            let old = "2020-01-01T00:00:00.000Z";
+            let new = "2026-01-01T00:00:00.000Z";
+            store.insert_inference(&record("r1", old, &a), Some(&[1.0, 2.0])).await.unwrap();
+            store.insert_inference(&record("r2", new, &a), None).await.unwrap();
+            store.insert_inference(&record("r3", old, &b), Some(&[3.0])).await.unwrap();
+
+            // r1 goes, but r2 still shows image a: it and its cached output stay.
+            assert!(store.delete_inference("r1").await.unwrap());
+            assert!(!store.delete_inference("r1").await.unwrap(), "already gone");
+            assert!(store.objects().exists(&Store::image_key(&a)).await.unwrap());
+            assert!(store.cached_output(&a, "m", 1).await.unwrap().is_some());
+
+            // Retention: everything before 2025 goes; image b with it, image a stays for r2.
+            assert_eq!(store.delete_inferences_before("2025-01-01T00:00:00.000Z").await.unwrap(), 1);
+            assert!(!store.objects().exists(&Store::image_key(&b)).await.unwrap());
+            assert!(
+                store.cached_output(&b, "m", 1).await.unwrap().is_none(),
+                "no cache hit may point at a missing image"
+            );
+            assert!(store.get_inference("r2").await.unwrap().is_some());
+
+            // The last record of image a goes: so do the image and its cache entry.
+            assert!(store.delete_inference("r2").await.unwrap());
+            assert!(!store.objects().exists(&Store::image_key(&a)).await.unwrap());
+            assert!(store.cached_output(&a, "m", 1).await.unwrap().is_none());
         }
-        let old = "2020-01-01T00:00:00.000Z";
-        let new = "2026-01-01T00:00:00.000Z";
-        store.insert_inference(&record("r1", old, &a), Some(&[1.0, 2.0])).await.unwrap();
-        store.insert_inference(&record("r2", new, &a), None).await.unwrap();
-        store.insert_inference(&record("r3", old, &b), Some(&[3.0])).await.unwrap();
-
-        // r1 goes, but r2 still shows image a: it and its cached output stay.
-        assert!(store.delete_inference("r1").await.unwrap());
-        assert!(!store.delete_inference("r1").await.unwrap(), "already gone");
-        assert!(store.objects().exists(&Store::image_key(&a)).await.unwrap());
-        assert!(store.cached_output(&a, "m", 1).await.unwrap().is_some());
-
-        // Retention: everything before 2025 goes; image b with it, image a stays for r2.
-        assert_eq!(store.delete_inferences_before("2025-01-01T00:00:00.000Z").await.unwrap(), 1);
-        assert!(!store.objects().exists(&Store::image_key(&b)).await.unwrap());
-        assert!(store.cached_output(&b, "m", 1).await.unwrap().is_none(), "no cache hit may point at a missing image");
-        assert!(store.get_inference("r2").await.unwrap().is_some());
-
-        // The last record of image a goes: so do the image and its cache entry.
-        assert!(store.delete_inference("r2").await.unwrap());
-        assert!(!store.objects().exists(&Store::image_key(&a)).await.unwrap());
-        assert!(store.cached_output(&a, "m", 1).await.unwrap().is_none());
     }
 }

@@ -69,7 +69,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         for i in batch {
             sqlx::query(&format!(
-                "INSERT INTO invocations ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO invocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             ))
             .bind(&i.id)
             .bind(&i.function)
@@ -79,9 +79,9 @@ impl Store {
             .bind(&i.outcome)
             .bind(i.latency_ms)
             .bind(i.exec_ms)
-            .bind(i.cold_start)
+            .bind(i.cold_start as i64)
             .bind(i.cost_usd)
-            .bind(i.fallback)
+            .bind(i.fallback as i64)
             .bind(i.payload_bytes as i64)
             .bind(&i.error)
             .bind(&i.created_at)
@@ -99,8 +99,11 @@ impl Store {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<Invocation>, StoreError> {
-        let filter = if function.is_some() { "WHERE function = ?" } else { "" };
-        let sql = format!("SELECT {COLUMNS} FROM invocations {filter} ORDER BY created_at, id LIMIT ? OFFSET ?");
+        let filter = if function.is_some() { "WHERE function = $1" } else { "" };
+        let (limit_at, offset_at) = if function.is_some() { (2, 3) } else { (1, 2) };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM invocations {filter} ORDER BY created_at, id LIMIT ${limit_at} OFFSET ${offset_at}"
+        );
         let mut q = sqlx::query(&sql);
         if let Some(f) = function {
             q = q.bind(f);
@@ -118,9 +121,9 @@ impl Store {
                     outcome: r.try_get("outcome")?,
                     latency_ms: r.try_get("latency_ms")?,
                     exec_ms: r.try_get("exec_ms")?,
-                    cold_start: r.try_get("cold_start")?,
+                    cold_start: r.try_get::<i64, _>("cold_start")? != 0,
                     cost_usd: r.try_get("cost_usd")?,
-                    fallback: r.try_get("fallback")?,
+                    fallback: r.try_get::<i64, _>("fallback")? != 0,
                     payload_bytes: r.try_get::<i64, _>("payload_bytes")?.max(0) as u64,
                     error: r.try_get("error")?,
                     created_at: r.try_get("created_at")?,
@@ -132,14 +135,15 @@ impl Store {
     /// Counts per function and platform, of invocations since `since` (RFC 3339; all without).
     pub async fn invocation_counts(&self, since: Option<&str>) -> Result<Vec<InvocationCount>, StoreError> {
         let rows = sqlx::query(
-            "SELECT function, platform, COUNT(*) AS total, SUM(outcome = 'ok') AS ok, SUM(cold_start) AS cold, \
-             SUM(fallback) AS fallbacks, TOTAL(cost_usd) AS cost FROM invocations WHERE created_at >= ? \
+            "SELECT function, platform, COUNT(*) AS total, CAST(SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END) AS BIGINT) AS ok, \
+             CAST(SUM(cold_start) AS BIGINT) AS cold, CAST(SUM(fallback) AS BIGINT) AS fallbacks, \
+             COALESCE(SUM(cost_usd), 0.0) AS cost FROM invocations WHERE created_at >= $1 \
              GROUP BY function, platform ORDER BY function, platform",
         )
         .bind(since.unwrap_or(""))
         .fetch_all(&self.db)
         .await?;
-        let count = |r: &sqlx::sqlite::SqliteRow, c: &str| -> Result<u64, StoreError> {
+        let count = |r: &sqlx::any::AnyRow, c: &str| -> Result<u64, StoreError> {
             Ok(r.try_get::<Option<i64>, _>(c)?.unwrap_or(0).max(0) as u64)
         };
         rows.iter()
@@ -183,18 +187,21 @@ mod tests {
 
     #[tokio::test]
     async fn record_list_count() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let batch = vec![invocation(0, "lambda", "ok"), invocation(1, "ecs", "ok"), invocation(2, "lambda", "timeout")];
-        store.record_invocations(&batch).await.unwrap();
-        assert_eq!(store.list_invocations(Some("thumbs"), 10, 0).await.unwrap(), batch);
-        assert!(store.list_invocations(Some("other"), 10, 0).await.unwrap().is_empty());
-        assert_eq!(store.list_invocations(None, 1, 1).await.unwrap(), vec![batch[1].clone()]);
-        let counts = store.invocation_counts(None).await.unwrap();
-        assert_eq!(counts.len(), 2);
-        let lambda = &counts[1];
-        assert_eq!((lambda.platform.as_str(), lambda.total, lambda.ok, lambda.cold_starts), ("lambda", 2, 1, 1));
-        assert!((lambda.cost_usd - 0.002).abs() < 1e-12);
-        assert_eq!(store.invocation_counts(Some("2026-11-22T10:00:02")).await.unwrap()[0].total, 1);
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let batch =
+                vec![invocation(0, "lambda", "ok"), invocation(1, "ecs", "ok"), invocation(2, "lambda", "timeout")];
+            store.record_invocations(&batch).await.unwrap();
+            assert_eq!(store.list_invocations(Some("thumbs"), 10, 0).await.unwrap(), batch);
+            assert!(store.list_invocations(Some("other"), 10, 0).await.unwrap().is_empty());
+            assert_eq!(store.list_invocations(None, 1, 1).await.unwrap(), vec![batch[1].clone()]);
+            let counts = store.invocation_counts(None).await.unwrap();
+            assert_eq!(counts.len(), 2);
+            let lambda = &counts[1];
+            assert_eq!((lambda.platform.as_str(), lambda.total, lambda.ok, lambda.cold_starts), ("lambda", 2, 1, 1));
+            assert!((lambda.cost_usd - 0.002).abs() < 1e-12);
+            assert_eq!(store.invocation_counts(Some("2026-11-22T10:00:02")).await.unwrap()[0].total, 1);
+        }
     }
 }

@@ -6,7 +6,7 @@
 use crate::{now_rfc3339, Store, StoreError};
 use infergate_core::Role;
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// An API key as listed: everything but the token and its hash.
@@ -65,7 +65,7 @@ pub struct KeyMatch {
 
 const COLUMNS: &str = "id, name, role, rate_per_s, burst, created_at, last_used_at, revoked_at";
 
-fn decode(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+fn decode(row: &AnyRow) -> Result<ApiKey, StoreError> {
     let role: String = row.try_get("role")?;
     let burst: Option<i64> = row.try_get("burst")?;
     Ok(ApiKey {
@@ -98,7 +98,7 @@ impl Store {
     async fn insert_key_where(&self, new: &NewApiKey, condition: &str) -> Result<Option<ApiKey>, StoreError> {
         let sql = format!(
             "INSERT INTO api_keys (id, name, role, token_sha256, rate_per_s, burst, created_at) \
-             SELECT ?, ?, ?, ?, ?, ?, ? {condition}"
+             SELECT $1, $2, $3, $4, $5, $6, $7 {condition}"
         );
         let inserted = sqlx::query(&sql)
             .bind(&new.id)
@@ -131,7 +131,7 @@ impl Store {
 
     /// One key by id.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.db)
             .await?;
@@ -140,7 +140,7 @@ impl Store {
 
     /// The key whose token has this SHA-256 (lowercase hex), revoked or not.
     pub async fn api_key_by_token_hash(&self, token_sha256: &str) -> Result<Option<KeyMatch>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS}, token_sha256 FROM api_keys WHERE token_sha256 = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, token_sha256 FROM api_keys WHERE token_sha256 = $1"))
             .bind(token_sha256)
             .fetch_optional(&self.db)
             .await?;
@@ -150,7 +150,7 @@ impl Store {
     /// Revokes a key (keeping the first revocation time if it was revoked already) and
     /// returns it; `None` if there is no such key.
     pub async fn revoke_api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
-        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(now_rfc3339())
             .bind(id)
             .execute(&self.db)
@@ -160,7 +160,7 @@ impl Store {
 
     /// Records that the key was used at `at` (RFC 3339 UTC).
     pub async fn touch_api_key(&self, id: &str, at: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(at).bind(id).execute(&self.db).await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(at).bind(id).execute(&self.db).await?;
         Ok(())
     }
 }
@@ -182,32 +182,35 @@ mod tests {
 
     #[tokio::test]
     async fn keys_are_created_found_by_hash_listed_and_revoked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let first = store.insert_first_api_key(&new("k1", &"a".repeat(64), Role::Admin)).await.unwrap().unwrap();
-        assert_eq!((first.role, first.revoked_at.as_deref()), (Role::Admin, None));
-        assert!(
-            store.insert_first_api_key(&new("k2", &"b".repeat(64), Role::Admin)).await.unwrap().is_none(),
-            "only the very first key is created that way"
-        );
-        let client = NewApiKey { rate_per_s: Some(2.5), burst: Some(4), ..new("k2", &"b".repeat(64), Role::Client) };
-        let stored = store.insert_api_key(&client).await.unwrap();
-        assert_eq!((stored.rate_per_s, stored.burst), (Some(2.5), Some(4)));
-        let dup = store.insert_api_key(&new("k3", &"b".repeat(64), Role::Client)).await;
-        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let first = store.insert_first_api_key(&new("k1", &"a".repeat(64), Role::Admin)).await.unwrap().unwrap();
+            assert_eq!((first.role, first.revoked_at.as_deref()), (Role::Admin, None));
+            assert!(
+                store.insert_first_api_key(&new("k2", &"b".repeat(64), Role::Admin)).await.unwrap().is_none(),
+                "only the very first key is created that way"
+            );
+            let client =
+                NewApiKey { rate_per_s: Some(2.5), burst: Some(4), ..new("k2", &"b".repeat(64), Role::Client) };
+            let stored = store.insert_api_key(&client).await.unwrap();
+            assert_eq!((stored.rate_per_s, stored.burst), (Some(2.5), Some(4)));
+            let dup = store.insert_api_key(&new("k3", &"b".repeat(64), Role::Client)).await;
+            assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
 
-        let found = store.api_key_by_token_hash(&"b".repeat(64)).await.unwrap().unwrap();
-        assert_eq!((found.key.id.as_str(), found.token_sha256.len()), ("k2", 64));
-        assert!(store.api_key_by_token_hash(&"c".repeat(64)).await.unwrap().is_none());
+            let found = store.api_key_by_token_hash(&"b".repeat(64)).await.unwrap().unwrap();
+            assert_eq!((found.key.id.as_str(), found.token_sha256.len()), ("k2", 64));
+            assert!(store.api_key_by_token_hash(&"c".repeat(64)).await.unwrap().is_none());
 
-        store.touch_api_key("k2", "2026-01-01T00:00:00.000Z").await.unwrap();
-        let revoked = store.revoke_api_key("k2").await.unwrap().unwrap();
-        assert!(revoked.is_revoked());
-        assert_eq!(revoked.last_used_at.as_deref(), Some("2026-01-01T00:00:00.000Z"));
-        let again = store.revoke_api_key("k2").await.unwrap().unwrap();
-        assert_eq!(again.revoked_at, revoked.revoked_at, "the first revocation time is kept");
-        assert!(store.revoke_api_key("nope").await.unwrap().is_none());
-        let ids: Vec<String> = store.list_api_keys().await.unwrap().into_iter().map(|k| k.id).collect();
-        assert_eq!(ids, ["k1", "k2"]);
+            store.touch_api_key("k2", "2026-01-01T00:00:00.000Z").await.unwrap();
+            let revoked = store.revoke_api_key("k2").await.unwrap().unwrap();
+            assert!(revoked.is_revoked());
+            assert_eq!(revoked.last_used_at.as_deref(), Some("2026-01-01T00:00:00.000Z"));
+            let again = store.revoke_api_key("k2").await.unwrap().unwrap();
+            assert_eq!(again.revoked_at, revoked.revoked_at, "the first revocation time is kept");
+            assert!(store.revoke_api_key("nope").await.unwrap().is_none());
+            let ids: Vec<String> = store.list_api_keys().await.unwrap().into_iter().map(|k| k.id).collect();
+            assert_eq!(ids, ["k1", "k2"]);
+        }
     }
 }

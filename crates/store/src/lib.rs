@@ -18,6 +18,7 @@ pub mod keys;
 mod migrations;
 pub mod models;
 pub mod objects;
+pub mod testing;
 
 pub use alarms::Alarm;
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
@@ -25,9 +26,11 @@ pub use invocations::{Invocation, InvocationCount};
 pub use keys::{ApiKey, KeyMatch, NewApiKey};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;
+pub use sqlx::any::AnyRow;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -61,27 +64,82 @@ pub enum StoreError {
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The store's settings are wrong (an unsupported URL, a server that cannot be reached).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Which SQL engine the metadata database runs on (the queries are written once for both;
+/// the few places that differ ask this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// A SQLite file (the embedded default: `<data dir>/infergate.db`).
+    Sqlite,
+    /// A PostgreSQL server (`postgres://…`), shared by several gateway replicas.
+    Postgres,
+}
+
+/// Where the store lives: the data directory plus, optionally, a database URL and an object
+/// store URL that replace the embedded defaults (`<data dir>/infergate.db`, `<data dir>/objects/`).
+#[derive(Debug, Clone, Default)]
+pub struct StoreLocation {
+    /// The local data directory (always used for local caches such as model files).
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; `None`: the SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// `s3://bucket/prefix`, `file:///dir` or a directory; `None`: `objects/` in the data directory.
+    pub object_store: Option<String>,
+}
+
+impl StoreLocation {
+    /// The embedded defaults under `data_dir`.
+    pub fn local(data_dir: &Path) -> StoreLocation {
+        StoreLocation { data_dir: data_dir.to_path_buf(), ..StoreLocation::default() }
+    }
+
+    /// The database URL with any password replaced by `***`, for logs and messages.
+    pub fn database_display(&self) -> String {
+        match &self.database_url {
+            Some(url) => redact_url(url),
+            None => format!("sqlite {}", self.data_dir.join("infergate.db").display()),
+        }
+    }
 }
 
 /// The database and the object store together.
 #[derive(Clone)]
 pub struct Store {
-    db: SqlitePool,
+    db: AnyPool,
+    dialect: Dialect,
     objects: ObjectStoreHandle,
 }
 
 impl Store {
     /// Opens (creating if needed) `data_dir/infergate.db` and `data_dir/objects/`.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_at(&StoreLocation::local(data_dir)).await
+    }
+
+    /// Opens the database and the object store `location` names, creating the local ones if
+    /// needed, and brings the database schema up to date.
+    pub async fn open_at(location: &StoreLocation) -> Result<Store, StoreError> {
         let mkdir = |p: &Path| {
             std::fs::create_dir_all(p).map_err(|source| StoreError::DataDir { path: p.to_path_buf(), source })
         };
-        mkdir(data_dir)?;
-        let objects_dir = data_dir.join("objects");
-        mkdir(&objects_dir)?;
-        let url = format!("sqlite://{}", data_dir.join("infergate.db").display());
-        let db = open_sqlite(&url).await?;
-        Ok(Store { db, objects: ObjectStoreHandle::local(&objects_dir)? })
+        mkdir(&location.data_dir)?;
+        let objects = match &location.object_store {
+            Some(url) => ObjectStoreHandle::from_url(url)?,
+            None => {
+                let dir = location.data_dir.join("objects");
+                mkdir(&dir)?;
+                ObjectStoreHandle::local(&dir)?
+            }
+        };
+        let (db, dialect) = match &location.database_url {
+            Some(url) => connect(url).await?,
+            None => connect(&sqlite_url(&location.data_dir.join("infergate.db"))?).await?,
+        };
+        Ok(Store { db, dialect, objects })
     }
 
     /// The object store.
@@ -89,32 +147,104 @@ impl Store {
         &self.objects
     }
 
-    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`). A deferred
-    /// transaction that reads and then writes fails with "database is locked" when another
-    /// connection wrote in between; one that starts as a writer just waits its turn.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.db.begin_with("BEGIN IMMEDIATE").await?)
+    /// Which SQL engine the database runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// A transaction that holds the database's write lock from its first statement, so that
+    /// read-then-write sequences (the next version number, superseding a deployment) see no
+    /// other writer in between. SQLite: `BEGIN IMMEDIATE` (a deferred transaction that reads
+    /// and then writes fails with "database is locked" when another connection wrote in
+    /// between; one that starts as a writer waits its turn). PostgreSQL: a transaction-scoped
+    /// advisory lock that every such transaction takes, released at commit or rollback.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        match self.dialect {
+            Dialect::Sqlite => Ok(self.db.begin_with("BEGIN IMMEDIATE").await?),
+            Dialect::Postgres => {
+                let mut tx = self.db.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// The database pool (for crates that add their own tables later).
-    pub fn db(&self) -> &SqlitePool {
+    pub fn db(&self) -> &AnyPool {
         &self.db
     }
 }
 
-async fn open_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
-    // A SQLite file cannot drop a connection the way a server can, so the ping sqlx sends
-    // before every acquire by default is one more round trip to the connection thread for
-    // nothing.
-    let pool = SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options).await?;
-    migrations::run(&pool).await?;
-    Ok(pool)
+/// The PostgreSQL advisory lock key of [`Store::write_tx`] (any constant; "infergat" in ASCII).
+const WRITE_LOCK_KEY: i64 = 0x696e_6665_7267_6174;
+
+/// A `sqlite://` URL for a database file (absolute, percent-encoded, created if missing).
+fn sqlite_url(file: &Path) -> Result<String, StoreError> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let dir = std::fs::canonicalize(dir).map_err(|source| StoreError::DataDir { path: dir.to_path_buf(), source })?;
+    let file = dir.join(file.file_name().unwrap_or_default());
+    Ok(SqliteConnectOptions::new().filename(file).create_if_missing(true).to_url_lossy().to_string())
+}
+
+/// Connects to `url` (SQLite or PostgreSQL) and applies the migrations.
+async fn connect(url: &str) -> Result<(AnyPool, Dialect), StoreError> {
+    sqlx::any::install_default_drivers();
+    let (dialect, options) = if url.starts_with("sqlite:") {
+        // Create the file when it is missing, as the embedded default does.
+        let sqlite = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        (Dialect::Sqlite, AnyConnectOptions::from_str(sqlite.to_url_lossy().as_str())?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        (Dialect::Postgres, AnyConnectOptions::from_str(url)?)
+    } else {
+        return Err(StoreError::Config(format!(
+            "unsupported database URL {}: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+            redact_url(url)
+        )));
+    };
+    let pool = match dialect {
+        Dialect::Sqlite => {
+            // WAL: readers do not wait for the writer. A SQLite file cannot drop a connection
+            // the way a server can, so the ping sqlx sends before every acquire by default is
+            // one more round trip to the connection thread for nothing.
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .test_before_acquire(false)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                             PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?
+        }
+        Dialect::Postgres => AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot connect to {}: {e}", redact_url(url))))?,
+    };
+    migrations::run(&pool, dialect).await?;
+    Ok((pool, dialect))
+}
+
+/// `url` with the password (if any) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// Now as RFC 3339 UTC with millisecond precision (sorts lexicographically).

@@ -2,7 +2,7 @@
 
 use crate::{now_rfc3339, to_json, Store, StoreError};
 use infergate_core::{ModelSignature, ModelSpec, PreprocessSpec, Task};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// A model version to register.
@@ -35,7 +35,7 @@ pub struct NewModelVersion {
 const COLUMNS: &str =
     "name, version, sha256, artifact_path, size_bytes, task, preprocess, labels, signature, active, created_at";
 
-fn decode(row: &SqliteRow) -> Result<ModelSpec, StoreError> {
+fn decode(row: &AnyRow) -> Result<ModelSpec, StoreError> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("model {what}: {e}"));
     let task: String = row.try_get("task")?;
     let preprocess: String = row.try_get("preprocess")?;
@@ -61,7 +61,7 @@ impl Store {
     pub async fn add_model_version(&self, new: NewModelVersion) -> Result<ModelSpec, StoreError> {
         let mut tx = self.write_tx().await?;
         let (max, count): (Option<i64>, i64) =
-            sqlx::query_as("SELECT MAX(version), COUNT(*) FROM models WHERE name = ?")
+            sqlx::query_as("SELECT MAX(version), COUNT(*) FROM models WHERE name = $1")
                 .bind(&new.name)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -69,7 +69,7 @@ impl Store {
         if version < 1 {
             return Err(StoreError::Conflict(format!("version {version} is invalid: versions start at 1")));
         }
-        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = $1 AND version = $2")
             .bind(&new.name)
             .bind(version)
             .fetch_optional(&mut *tx)
@@ -82,11 +82,11 @@ impl Store {
         }
         let active = new.activate || count == 0;
         if active {
-            sqlx::query("UPDATE models SET active = 0 WHERE name = ?").bind(&new.name).execute(&mut *tx).await?;
+            sqlx::query("UPDATE models SET active = 0 WHERE name = $1").bind(&new.name).execute(&mut *tx).await?;
         }
         sqlx::query(
             "INSERT INTO models (name, version, sha256, artifact_path, size_bytes, task, preprocess, labels, signature, \
-             source, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             source, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&new.name)
         .bind(version)
@@ -120,7 +120,7 @@ impl Store {
     ) -> Result<(ModelSpec, Option<i64>), StoreError> {
         let mut tx = self.write_tx().await?;
         let before = active_version(&mut tx, name).await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND version = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM models WHERE name = $1 AND version = $2")
             .bind(name)
             .bind(version)
             .fetch_optional(&mut *tx)
@@ -142,7 +142,7 @@ impl Store {
     pub async fn rollback_target(&self, name: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let mut conn = self.db.acquire().await?;
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT id, version FROM model_activations WHERE name = ? AND rolled_back = 0 ORDER BY id DESC LIMIT 64",
+            "SELECT id, version FROM model_activations WHERE name = $1 AND rolled_back = 0 ORDER BY id DESC LIMIT 64",
         )
         .bind(name)
         .fetch_all(&mut *conn)
@@ -162,13 +162,13 @@ impl Store {
             )));
         }
         let last_to: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM model_activations WHERE name = ? AND version = ? AND rolled_back = 0",
+            "SELECT MAX(id) FROM model_activations WHERE name = $1 AND version = $2 AND rolled_back = 0",
         )
         .bind(name)
         .bind(to)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("UPDATE model_activations SET rolled_back = 1 WHERE name = ? AND id > ?")
+        sqlx::query("UPDATE model_activations SET rolled_back = 1 WHERE name = $1 AND id > $2")
             .bind(name)
             .bind(last_to.unwrap_or(0))
             .execute(&mut *tx)
@@ -187,7 +187,7 @@ impl Store {
 
     /// The active version of `name`, if the model exists.
     pub async fn active_model(&self, name: &str) -> Result<Option<ModelSpec>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE name = ? AND active = 1"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE name = $1 AND active = 1"))
             .bind(name)
             .fetch_optional(&self.db)
             .await?;
@@ -196,7 +196,7 @@ impl Store {
 
     /// A specific version of `name`.
     pub async fn model_version(&self, name: &str, version: i64) -> Result<Option<ModelSpec>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE name = ? AND version = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE name = $1 AND version = $2"))
             .bind(name)
             .bind(version)
             .fetch_optional(&self.db)
@@ -205,17 +205,17 @@ impl Store {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 async fn active_version(tx: &mut Tx<'_>, name: &str) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT version FROM models WHERE name = ? AND active = 1")
+    Ok(sqlx::query_scalar("SELECT version FROM models WHERE name = $1 AND active = 1")
         .bind(name)
         .fetch_optional(&mut **tx)
         .await?)
 }
 
 async fn set_active(tx: &mut Tx<'_>, name: &str, version: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE models SET active = (version = ?) WHERE name = ?")
+    sqlx::query("UPDATE models SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END WHERE name = $2")
         .bind(version)
         .bind(name)
         .execute(&mut **tx)
@@ -224,7 +224,7 @@ async fn set_active(tx: &mut Tx<'_>, name: &str, version: i64) -> Result<(), Sto
 }
 
 async fn record_activation(tx: &mut Tx<'_>, name: &str, version: i64) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO model_activations (name, version, activated_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO model_activations (name, version, activated_at) VALUES ($1, $2, $3)")
         .bind(name)
         .bind(version)
         .bind(now_rfc3339())
@@ -259,54 +259,58 @@ mod tests {
 
     #[tokio::test]
     async fn versions_increment_and_first_is_active() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let v1 = store.add_model_version(new("m", false)).await.unwrap();
-        assert_eq!((v1.version, v1.active), (1, true));
-        let v2 = store.add_model_version(new("m", false)).await.unwrap();
-        assert_eq!((v2.version, v2.active), (2, false));
-        assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 1);
-        let v3 = store.add_model_version(new("m", true)).await.unwrap();
-        assert!(v3.active);
-        assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 3);
-        assert_eq!(store.list_models().await.unwrap().iter().filter(|m| m.active).count(), 1);
-        let dup = NewModelVersion { version: Some(2), ..new("m", false) };
-        assert!(matches!(store.add_model_version(dup).await, Err(StoreError::Conflict(_))));
-        assert!(store.active_model("other").await.unwrap().is_none());
-        let loaded = store.model_version("m", 2).await.unwrap().unwrap();
-        assert_eq!(loaded.labels, vec!["a", "b"]);
-        assert_eq!(loaded.task, Task::CatDog);
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let v1 = store.add_model_version(new("m", false)).await.unwrap();
+            assert_eq!((v1.version, v1.active), (1, true));
+            let v2 = store.add_model_version(new("m", false)).await.unwrap();
+            assert_eq!((v2.version, v2.active), (2, false));
+            assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 1);
+            let v3 = store.add_model_version(new("m", true)).await.unwrap();
+            assert!(v3.active);
+            assert_eq!(store.active_model("m").await.unwrap().unwrap().version, 3);
+            assert_eq!(store.list_models().await.unwrap().iter().filter(|m| m.active).count(), 1);
+            let dup = NewModelVersion { version: Some(2), ..new("m", false) };
+            assert!(matches!(store.add_model_version(dup).await, Err(StoreError::Conflict(_))));
+            assert!(store.active_model("other").await.unwrap().is_none());
+            let loaded = store.model_version("m", 2).await.unwrap().unwrap();
+            assert_eq!(loaded.labels, vec!["a", "b"]);
+            assert_eq!(loaded.task, Task::CatDog);
+        }
     }
 
     #[tokio::test]
     async fn activate_and_roll_back_step_by_step() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        for _ in 0..3 {
-            store.add_model_version(new("m", false)).await.unwrap();
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            for _ in 0..3 {
+                store.add_model_version(new("m", false)).await.unwrap();
+            }
+            let active = || async { store.active_model("m").await.unwrap().unwrap().version };
+            assert_eq!(store.rollback_target("m").await.unwrap(), None, "nothing to roll back to yet");
+            let (v2, before) = store.activate_model_version("m", 2).await.unwrap();
+            assert_eq!((v2.version, v2.active, before), (2, true, Some(1)));
+            store.activate_model_version("m", 3).await.unwrap();
+            assert_eq!(active().await, 3);
+            assert!(matches!(store.activate_model_version("m", 9).await, Err(StoreError::NotFound(_))));
+            assert_eq!(active().await, 3, "a failed activation changes nothing");
+
+            // 3 -> 2 -> 1, then nothing further back.
+            assert_eq!(store.rollback_target("m").await.unwrap(), Some((3, 2)));
+            store.rollback_model("m", 3, 2).await.unwrap();
+            assert_eq!(active().await, 2);
+            assert_eq!(store.rollback_target("m").await.unwrap(), Some((2, 1)));
+            assert!(matches!(store.rollback_model("m", 3, 1).await, Err(StoreError::Conflict(_))), "stale rollback");
+            store.rollback_model("m", 2, 1).await.unwrap();
+            assert_eq!(active().await, 1);
+            assert_eq!(store.rollback_target("m").await.unwrap(), None);
+            assert_eq!(store.list_models().await.unwrap().iter().filter(|m| m.active).count(), 1);
+
+            // Activating again starts a new step: 1 -> 3, rollback -> 1.
+            store.activate_model_version("m", 3).await.unwrap();
+            assert_eq!(store.rollback_target("m").await.unwrap(), Some((3, 1)));
         }
-        let active = || async { store.active_model("m").await.unwrap().unwrap().version };
-        assert_eq!(store.rollback_target("m").await.unwrap(), None, "nothing to roll back to yet");
-        let (v2, before) = store.activate_model_version("m", 2).await.unwrap();
-        assert_eq!((v2.version, v2.active, before), (2, true, Some(1)));
-        store.activate_model_version("m", 3).await.unwrap();
-        assert_eq!(active().await, 3);
-        assert!(matches!(store.activate_model_version("m", 9).await, Err(StoreError::NotFound(_))));
-        assert_eq!(active().await, 3, "a failed activation changes nothing");
-
-        // 3 -> 2 -> 1, then nothing further back.
-        assert_eq!(store.rollback_target("m").await.unwrap(), Some((3, 2)));
-        store.rollback_model("m", 3, 2).await.unwrap();
-        assert_eq!(active().await, 2);
-        assert_eq!(store.rollback_target("m").await.unwrap(), Some((2, 1)));
-        assert!(matches!(store.rollback_model("m", 3, 1).await, Err(StoreError::Conflict(_))), "stale rollback");
-        store.rollback_model("m", 2, 1).await.unwrap();
-        assert_eq!(active().await, 1);
-        assert_eq!(store.rollback_target("m").await.unwrap(), None);
-        assert_eq!(store.list_models().await.unwrap().iter().filter(|m| m.active).count(), 1);
-
-        // Activating again starts a new step: 1 -> 3, rollback -> 1.
-        store.activate_model_version("m", 3).await.unwrap();
-        assert_eq!(store.rollback_target("m").await.unwrap(), Some((3, 1)));
     }
 }

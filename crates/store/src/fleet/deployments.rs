@@ -3,7 +3,7 @@
 
 use crate::{now_rfc3339, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// One deployment asked for (accepted or refused).
@@ -55,7 +55,7 @@ pub struct DeploymentEvent {
 const COLUMNS: &str = "id, device_id, model, version, sha256, energy_budget_mwh, predicted_energy_mwh, \
                        prediction_source, state, message, created_at, updated_at";
 
-fn decode(r: &SqliteRow) -> Result<Deployment, StoreError> {
+fn decode(r: &AnyRow) -> Result<Deployment, StoreError> {
     Ok(Deployment {
         id: r.try_get("id")?,
         device_id: r.try_get("device_id")?,
@@ -82,8 +82,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         if d.state != "refused" {
             let superseded = sqlx::query_scalar::<_, String>(&format!(
-                "UPDATE deployments SET state = 'superseded', updated_at = ? \
-                 WHERE device_id = ? AND state NOT IN {FINAL} AND state != 'ready' RETURNING id"
+                "UPDATE deployments SET state = 'superseded', updated_at = $1 \
+                 WHERE device_id = $2 AND state NOT IN {FINAL} AND state != 'ready' RETURNING id"
             ))
             .bind(&d.created_at)
             .bind(&d.device_id)
@@ -94,21 +94,23 @@ impl Store {
                     .await?;
             }
         }
-        sqlx::query(&format!("INSERT INTO deployments ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-            .bind(&d.id)
-            .bind(&d.device_id)
-            .bind(&d.model)
-            .bind(d.version)
-            .bind(&d.sha256)
-            .bind(d.energy_budget_mwh)
-            .bind(d.predicted_energy_mwh)
-            .bind(&d.prediction_source)
-            .bind(&d.state)
-            .bind(&d.message)
-            .bind(&d.created_at)
-            .bind(&d.updated_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO deployments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(&d.id)
+        .bind(&d.device_id)
+        .bind(&d.model)
+        .bind(d.version)
+        .bind(&d.sha256)
+        .bind(d.energy_budget_mwh)
+        .bind(d.predicted_energy_mwh)
+        .bind(&d.prediction_source)
+        .bind(&d.state)
+        .bind(&d.message)
+        .bind(&d.created_at)
+        .bind(&d.updated_at)
+        .execute(&mut *tx)
+        .await?;
         let event = if d.state == "refused" { "refused" } else { "requested" };
         insert_event(&mut tx, &d.id, &d.device_id, event, d.message.as_deref(), &d.created_at).await?;
         tx.commit().await?;
@@ -120,14 +122,14 @@ impl Store {
     pub async fn set_deployment_state(&self, id: &str, state: &str, message: Option<&str>) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         let at = now_rfc3339();
-        let device: Option<String> = sqlx::query_scalar("SELECT device_id FROM deployments WHERE id = ?")
+        let device: Option<String> = sqlx::query_scalar("SELECT device_id FROM deployments WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(device) = device else { return Err(StoreError::NotFound(format!("no deployment {id}"))) };
         let done = sqlx::query(&format!(
-            "UPDATE deployments SET state = ?, message = COALESCE(?, message), updated_at = ? \
-             WHERE id = ? AND state NOT IN {FINAL} AND state != ?"
+            "UPDATE deployments SET state = $1, message = COALESCE($2, message), updated_at = $3 \
+             WHERE id = $4 AND state NOT IN {FINAL} AND state != $5"
         ))
         .bind(state)
         .bind(message)
@@ -143,8 +145,8 @@ impl Store {
         if changed && state == "ready" {
             // The device runs this one now: the previous last-good deployment is history.
             let previous = sqlx::query_scalar::<_, String>(
-                "UPDATE deployments SET state = 'superseded', updated_at = ? \
-                 WHERE device_id = ? AND state = 'ready' AND id != ? RETURNING id",
+                "UPDATE deployments SET state = 'superseded', updated_at = $1 \
+                 WHERE device_id = $2 AND state = 'ready' AND id != $3 RETURNING id",
             )
             .bind(&at)
             .bind(&device)
@@ -161,7 +163,7 @@ impl Store {
 
     /// A deployment by id.
     pub async fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM deployments WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM deployments WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.db)
             .await?;
@@ -172,7 +174,7 @@ impl Store {
     /// failed or rolled-back one is not asked for again; the last good one stays desired).
     pub async fn desired_deployment(&self, device_id: &str) -> Result<Option<Deployment>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM deployments WHERE device_id = ? AND state IN ('pending', 'delivered', 'ready') \
+            "SELECT {COLUMNS} FROM deployments WHERE device_id = $1 AND state IN ('pending', 'delivered', 'ready') \
              ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
         .bind(device_id)
@@ -188,9 +190,10 @@ impl Store {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<Deployment>, StoreError> {
-        let filter = if device_id.is_some() { "WHERE device_id = ?" } else { "" };
+        let filter = if device_id.is_some() { "WHERE device_id = $1" } else { "" };
+        let (limit_at, offset_at) = if device_id.is_some() { (2, 3) } else { (1, 2) };
         let sql =
-            format!("SELECT {COLUMNS} FROM deployments {filter} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?");
+            format!("SELECT {COLUMNS} FROM deployments {filter} ORDER BY created_at DESC, id DESC LIMIT ${limit_at} OFFSET ${offset_at}");
         let mut q = sqlx::query(&sql);
         if let Some(d) = device_id {
             q = q.bind(d);
@@ -206,10 +209,10 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<DeploymentEvent>, StoreError> {
-        let filter = if device_id.is_some() { "AND device_id = ?" } else { "" };
+        let (filter, limit_at) = if device_id.is_some() { ("AND device_id = $2", 3) } else { ("", 2) };
         let sql = format!(
-            "SELECT id, deployment_id, device_id, event, detail, at FROM deployment_events WHERE id > ? {filter} \
-             ORDER BY id LIMIT ?"
+            "SELECT id, deployment_id, device_id, event, detail, at FROM deployment_events WHERE id > $1 {filter} \
+             ORDER BY id LIMIT ${limit_at}"
         );
         let mut q = sqlx::query(&sql).bind(after);
         if let Some(d) = device_id {
@@ -232,21 +235,23 @@ impl Store {
 }
 
 async fn insert_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     deployment: &str,
     device: &str,
     event: &str,
     detail: Option<&str>,
     at: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO deployment_events (deployment_id, device_id, event, detail, at) VALUES (?, ?, ?, ?, ?)")
-        .bind(deployment)
-        .bind(device)
-        .bind(event)
-        .bind(detail)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO deployment_events (deployment_id, device_id, event, detail, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(deployment)
+    .bind(device)
+    .bind(event)
+    .bind(detail)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -274,50 +279,52 @@ mod tests {
 
     #[tokio::test]
     async fn desired_state_supersedes_and_the_log_pages() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let new = NewDevice { id: "d1".into(), device_type: "t".into(), token_sha256: "a".repeat(64) };
-        store.insert_device(&new).await.unwrap();
-        store.insert_deployment(&deployment("a", "pending", "2026-01-01T00:00:01.000Z")).await.unwrap();
-        store.insert_deployment(&deployment("b", "refused", "2026-01-01T00:00:02.000Z")).await.unwrap();
-        assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "a", "a refusal changes nothing");
-        assert!(store.set_deployment_state("a", "ready", None).await.unwrap());
-        assert!(!store.set_deployment_state("a", "ready", None).await.unwrap(), "no change, no log line");
-        store.insert_deployment(&deployment("c", "pending", "2026-01-01T00:00:03.000Z")).await.unwrap();
-        assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "c");
-        // A ready deployment stays ready (it is the last good one) until the next one is ready.
-        assert_eq!(store.deployment("a").await.unwrap().unwrap().state, "ready");
-        store.insert_deployment(&deployment("d", "pending", "2026-01-01T00:00:04.000Z")).await.unwrap();
-        assert!(store.set_deployment_state("d", "ready", None).await.unwrap());
-        assert_eq!(store.deployment("c").await.unwrap().unwrap().state, "superseded");
-        assert!(!store.set_deployment_state("c", "ready", None).await.unwrap(), "final states stay");
-        store.insert_deployment(&deployment("e", "pending", "2026-01-01T00:00:05.000Z")).await.unwrap();
-        assert!(store.set_deployment_state("e", "failed", Some("hash mismatch")).await.unwrap());
-        assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "d", "a failed one is not retried");
-        assert!(matches!(store.set_deployment_state("zz", "ready", None).await, Err(StoreError::NotFound(_))));
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let new = NewDevice { id: "d1".into(), device_type: "t".into(), token_sha256: "a".repeat(64) };
+            store.insert_device(&new).await.unwrap();
+            store.insert_deployment(&deployment("a", "pending", "2026-01-01T00:00:01.000Z")).await.unwrap();
+            store.insert_deployment(&deployment("b", "refused", "2026-01-01T00:00:02.000Z")).await.unwrap();
+            assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "a", "a refusal changes nothing");
+            assert!(store.set_deployment_state("a", "ready", None).await.unwrap());
+            assert!(!store.set_deployment_state("a", "ready", None).await.unwrap(), "no change, no log line");
+            store.insert_deployment(&deployment("c", "pending", "2026-01-01T00:00:03.000Z")).await.unwrap();
+            assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "c");
+            // A ready deployment stays ready (it is the last good one) until the next one is ready.
+            assert_eq!(store.deployment("a").await.unwrap().unwrap().state, "ready");
+            store.insert_deployment(&deployment("d", "pending", "2026-01-01T00:00:04.000Z")).await.unwrap();
+            assert!(store.set_deployment_state("d", "ready", None).await.unwrap());
+            assert_eq!(store.deployment("c").await.unwrap().unwrap().state, "superseded");
+            assert!(!store.set_deployment_state("c", "ready", None).await.unwrap(), "final states stay");
+            store.insert_deployment(&deployment("e", "pending", "2026-01-01T00:00:05.000Z")).await.unwrap();
+            assert!(store.set_deployment_state("e", "failed", Some("hash mismatch")).await.unwrap());
+            assert_eq!(store.desired_deployment("d1").await.unwrap().unwrap().id, "d", "a failed one is not retried");
+            assert!(matches!(store.set_deployment_state("zz", "ready", None).await, Err(StoreError::NotFound(_))));
 
-        assert_eq!(store.deployment("a").await.unwrap().unwrap().state, "superseded", "d is the last good one now");
+            assert_eq!(store.deployment("a").await.unwrap().unwrap().state, "superseded", "d is the last good one now");
 
-        let all = store.deployment_events(Some("d1"), 0, 100).await.unwrap();
-        let events: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
-        assert_eq!(
-            events,
-            [
-                "requested",
-                "refused",
-                "ready",
-                "requested",
-                "superseded",
-                "requested",
-                "ready",
-                "superseded",
-                "requested",
-                "failed"
-            ]
-        );
-        let page = store.deployment_events(None, all[1].id, 2).await.unwrap();
-        assert_eq!(page.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["ready", "requested"]);
-        let listed = store.list_deployments(Some("d1"), 2, 2).await.unwrap();
-        assert_eq!(listed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["c", "b"]);
+            let all = store.deployment_events(Some("d1"), 0, 100).await.unwrap();
+            let events: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
+            assert_eq!(
+                events,
+                [
+                    "requested",
+                    "refused",
+                    "ready",
+                    "requested",
+                    "superseded",
+                    "requested",
+                    "ready",
+                    "superseded",
+                    "requested",
+                    "failed"
+                ]
+            );
+            let page = store.deployment_events(None, all[1].id, 2).await.unwrap();
+            assert_eq!(page.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["ready", "requested"]);
+            let listed = store.list_deployments(Some("d1"), 2, 2).await.unwrap();
+            assert_eq!(listed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["c", "b"]);
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{now_rfc3339, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// A device as listed: everything but its token hash.
@@ -44,7 +44,7 @@ pub struct NewDevice {
 const COLUMNS: &str = "id, device_type, agent_url, created_at, last_heartbeat_at, last_status, inference_desired, \
                        inference_run, inference_iterations, revoked_at";
 
-fn decode(row: &SqliteRow) -> Result<Device, StoreError> {
+fn decode(row: &AnyRow) -> Result<Device, StoreError> {
     let status: Option<String> = row.try_get("last_status")?;
     let desired: String = row.try_get("inference_desired")?;
     let iterations: Option<i64> = row.try_get("inference_iterations")?;
@@ -69,7 +69,7 @@ impl Store {
     /// Adds a device; an id already taken is a conflict.
     pub async fn insert_device(&self, new: &NewDevice) -> Result<Device, StoreError> {
         let done = sqlx::query(
-            "INSERT INTO devices (id, device_type, token_sha256, created_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO devices (id, device_type, token_sha256, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&new.id)
@@ -89,7 +89,7 @@ impl Store {
 
     /// A device by id.
     pub async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM devices WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM devices WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.db)
             .await?;
@@ -102,7 +102,7 @@ impl Store {
 
     /// A device and its stored token hash (for the caller's constant-time check).
     pub async fn device_with_token(&self, id: &str) -> Result<Option<(Device, String)>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS}, token_sha256 FROM devices WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, token_sha256 FROM devices WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.db)
             .await?;
@@ -117,7 +117,7 @@ impl Store {
 
     /// Replaces a device's token hash (and un-revokes it).
     pub async fn rotate_device_token(&self, id: &str, token_sha256: &str) -> Result<Device, StoreError> {
-        let done = sqlx::query("UPDATE devices SET token_sha256 = ?, revoked_at = NULL WHERE id = ?")
+        let done = sqlx::query("UPDATE devices SET token_sha256 = $1, revoked_at = NULL WHERE id = $2")
             .bind(token_sha256)
             .bind(id)
             .execute(&self.db)
@@ -130,7 +130,7 @@ impl Store {
 
     /// Revokes a device: its token stops working. Revoking twice keeps the first time.
     pub async fn revoke_device(&self, id: &str) -> Result<Device, StoreError> {
-        sqlx::query("UPDATE devices SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE devices SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(now_rfc3339())
             .bind(id)
             .execute(&self.db)
@@ -147,7 +147,7 @@ impl Store {
         at: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE devices SET last_heartbeat_at = ?, agent_url = COALESCE(?, agent_url), last_status = ? WHERE id = ?",
+            "UPDATE devices SET last_heartbeat_at = $1, agent_url = COALESCE($2, agent_url), last_status = $3 WHERE id = $4",
         )
         .bind(at)
         .bind(agent_url)
@@ -163,9 +163,9 @@ impl Store {
         let sql = match start {
             Some(_) => {
                 "UPDATE devices SET inference_desired = 'running', inference_run = inference_run + 1, \
-                 inference_iterations = ? WHERE id = ?"
+                 inference_iterations = $1 WHERE id = $2"
             }
-            None => "UPDATE devices SET inference_desired = 'stopped', inference_iterations = ? WHERE id = ?",
+            None => "UPDATE devices SET inference_desired = 'stopped', inference_iterations = $1 WHERE id = $2",
         };
         let done =
             sqlx::query(sql).bind(start.map(|n| n.min(i64::MAX as u64) as i64)).bind(id).execute(&self.db).await?;
@@ -182,34 +182,36 @@ mod tests {
 
     #[tokio::test]
     async fn add_rotate_revoke_heartbeat() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let new =
-            NewDevice { id: "nano-1".into(), device_type: "jetson_nano_2gb".into(), token_sha256: "a".repeat(64) };
-        let d = store.insert_device(&new).await.unwrap();
-        assert_eq!(
-            (d.device_type.as_str(), d.inference_running, d.revoked_at.as_deref()),
-            ("jetson_nano_2gb", false, None)
-        );
-        assert!(matches!(store.insert_device(&new).await, Err(StoreError::Conflict(_))));
-        let (_, hash) = store.device_with_token("nano-1").await.unwrap().unwrap();
-        assert_eq!(hash, "a".repeat(64));
-        store.rotate_device_token("nano-1", &"b".repeat(64)).await.unwrap();
-        assert_eq!(store.device_with_token("nano-1").await.unwrap().unwrap().1, "b".repeat(64));
-        let revoked = store.revoke_device("nano-1").await.unwrap();
-        assert!(revoked.revoked_at.is_some());
-        assert!(matches!(store.rotate_device_token("nope", "c").await, Err(StoreError::NotFound(_))));
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let new =
+                NewDevice { id: "nano-1".into(), device_type: "jetson_nano_2gb".into(), token_sha256: "a".repeat(64) };
+            let d = store.insert_device(&new).await.unwrap();
+            assert_eq!(
+                (d.device_type.as_str(), d.inference_running, d.revoked_at.as_deref()),
+                ("jetson_nano_2gb", false, None)
+            );
+            assert!(matches!(store.insert_device(&new).await, Err(StoreError::Conflict(_))));
+            let (_, hash) = store.device_with_token("nano-1").await.unwrap().unwrap();
+            assert_eq!(hash, "a".repeat(64));
+            store.rotate_device_token("nano-1", &"b".repeat(64)).await.unwrap();
+            assert_eq!(store.device_with_token("nano-1").await.unwrap().unwrap().1, "b".repeat(64));
+            let revoked = store.revoke_device("nano-1").await.unwrap();
+            assert!(revoked.revoked_at.is_some());
+            assert!(matches!(store.rotate_device_token("nope", "c").await, Err(StoreError::NotFound(_))));
 
-        let status = serde_json::json!({"status": "ready"});
-        store
-            .record_heartbeat("nano-1", Some("http://127.0.0.1:9"), &status, "2026-01-01T00:00:00.000Z")
-            .await
-            .unwrap();
-        let d = store.set_inference("nano-1", Some(50)).await.unwrap();
-        assert_eq!((d.inference_running, d.inference_run, d.inference_iterations), (true, 1, Some(50)));
-        assert_eq!((d.agent_url.as_deref(), d.last_status), (Some("http://127.0.0.1:9"), Some(status)));
-        let d = store.set_inference("nano-1", None).await.unwrap();
-        assert_eq!((d.inference_running, d.inference_run), (false, 1));
-        assert_eq!(store.list_devices().await.unwrap().len(), 1);
+            let status = serde_json::json!({"status": "ready"});
+            store
+                .record_heartbeat("nano-1", Some("http://127.0.0.1:9"), &status, "2026-01-01T00:00:00.000Z")
+                .await
+                .unwrap();
+            let d = store.set_inference("nano-1", Some(50)).await.unwrap();
+            assert_eq!((d.inference_running, d.inference_run, d.inference_iterations), (true, 1, Some(50)));
+            assert_eq!((d.agent_url.as_deref(), d.last_status), (Some("http://127.0.0.1:9"), Some(status)));
+            let d = store.set_inference("nano-1", None).await.unwrap();
+            assert_eq!((d.inference_running, d.inference_run), (false, 1));
+            assert_eq!(store.list_devices().await.unwrap().len(), 1);
+        }
     }
 }

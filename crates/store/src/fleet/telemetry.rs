@@ -24,7 +24,7 @@ impl Store {
         let mut new = 0;
         for s in samples {
             let done = sqlx::query(
-                "INSERT INTO device_telemetry (device_id, seq, at, received_at, sample) VALUES (?, ?, ?, ?, ?) \
+                "INSERT INTO device_telemetry (device_id, seq, at, received_at, sample) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(device_id)
@@ -48,7 +48,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TelemetrySample>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, at, sample FROM device_telemetry WHERE device_id = ? AND at >= ? ORDER BY at, seq LIMIT ?",
+            "SELECT seq, at, sample FROM device_telemetry WHERE device_id = $1 AND at >= $2 ORDER BY at, seq LIMIT $3",
         )
         .bind(device_id)
         .bind(since.unwrap_or(""))
@@ -69,7 +69,7 @@ impl Store {
 
     /// Deletes samples taken before `before` (retention); returns how many went.
     pub async fn delete_telemetry_before(&self, before: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM device_telemetry WHERE at < ?")
+        Ok(sqlx::query("DELETE FROM device_telemetry WHERE at < $1")
             .bind(before)
             .execute(&self.db)
             .await?
@@ -83,24 +83,26 @@ mod tests {
 
     #[tokio::test]
     async fn samples_are_stored_once_and_expire() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        let s = |seq: i64, at: &str| TelemetrySample {
-            seq,
-            at: at.into(),
-            sample: serde_json::json!({"cpu_percent": seq}),
-        };
-        let batch = [s(1, "2026-01-01T00:00:00.000Z"), s(2, "2026-01-01T00:00:05.000Z")];
-        assert_eq!(store.insert_telemetry("d", &batch).await.unwrap(), 2);
-        assert_eq!(
-            store.insert_telemetry("d", &[batch[1].clone(), s(3, "2026-01-01T00:00:10.000Z")]).await.unwrap(),
-            1
-        );
-        assert_eq!(store.telemetry("d", None, 100).await.unwrap().len(), 3);
-        let since = store.telemetry("d", Some("2026-01-01T00:00:05.000Z"), 100).await.unwrap();
-        assert_eq!(since.iter().map(|s| s.seq).collect::<Vec<_>>(), [2, 3]);
-        assert_eq!(since[0].sample["cpu_percent"], 2);
-        assert_eq!(store.delete_telemetry_before("2026-01-01T00:00:05.000Z").await.unwrap(), 1);
-        assert!(store.telemetry("other", None, 100).await.unwrap().is_empty());
+        for backend in crate::testing::each_backend().await {
+            eprintln!("backend: {}", backend.label);
+            let store = &backend.store;
+            let s = |seq: i64, at: &str| TelemetrySample {
+                seq,
+                at: at.into(),
+                sample: serde_json::json!({"cpu_percent": seq}),
+            };
+            let batch = [s(1, "2026-01-01T00:00:00.000Z"), s(2, "2026-01-01T00:00:05.000Z")];
+            assert_eq!(store.insert_telemetry("d", &batch).await.unwrap(), 2);
+            assert_eq!(
+                store.insert_telemetry("d", &[batch[1].clone(), s(3, "2026-01-01T00:00:10.000Z")]).await.unwrap(),
+                1
+            );
+            assert_eq!(store.telemetry("d", None, 100).await.unwrap().len(), 3);
+            let since = store.telemetry("d", Some("2026-01-01T00:00:05.000Z"), 100).await.unwrap();
+            assert_eq!(since.iter().map(|s| s.seq).collect::<Vec<_>>(), [2, 3]);
+            assert_eq!(since[0].sample["cpu_percent"], 2);
+            assert_eq!(store.delete_telemetry_before("2026-01-01T00:00:05.000Z").await.unwrap(), 1);
+            assert!(store.telemetry("other", None, 100).await.unwrap().is_empty());
+        }
     }
 }
