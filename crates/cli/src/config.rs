@@ -127,6 +127,15 @@ pub struct ServerSection {
     pub addr: String,
     /// Data directory (database, objects, model files).
     pub data_dir: PathBuf,
+    /// The metadata database: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`
+    /// (shared by several replicas); unset: `infergate.db` in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// The object store for images and model files: `s3://bucket/prefix` (credentials,
+    /// region and endpoint from the usual AWS_* variables) or a directory; unset: `objects/`
+    /// in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_store: Option<String>,
     /// `on` (API keys required, the default) or `off` (local development only).
     pub auth: AuthMode,
     /// Whether `/metrics` needs an API key (it is public otherwise).
@@ -146,6 +155,8 @@ impl Default for ServerSection {
         ServerSection {
             addr: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./infergate-data"),
+            database_url: None,
+            object_store: None,
             auth: AuthMode::On,
             metrics_require_key: false,
             cors_origins: Vec::new(),
@@ -157,6 +168,33 @@ impl Default for ServerSection {
 }
 
 impl ServerSection {
+    /// Where the store lives: the data directory and the database and object store URLs.
+    pub fn store_location(&self) -> infergate_store::StoreLocation {
+        infergate_store::StoreLocation {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            object_store: self.object_store.clone(),
+        }
+    }
+
+    /// Opens the store (database and object store) these settings name, with an error
+    /// saying which one failed.
+    pub async fn open_store(&self) -> Result<infergate_store::Store> {
+        let location = self.store_location();
+        infergate_store::Store::open_at(&location).await.with_context(|| {
+            let objects = location
+                .object_store
+                .clone()
+                .unwrap_or_else(|| format!("{}", location.data_dir.join("objects").display()));
+            format!(
+                "cannot open the store (database {}, objects {}, data directory {})",
+                location.database_display(),
+                objects,
+                location.data_dir.display()
+            )
+        })
+    }
+
     /// The gateway's access settings.
     pub fn access(&self) -> AccessConfig {
         AccessConfig {
@@ -220,6 +258,12 @@ impl Config {
         }
         if let Some(v) = get("INFERGATE_DATA_DIR") {
             self.server.data_dir = v.into();
+        }
+        if let Some(v) = get("INFERGATE_DATABASE_URL") {
+            self.server.database_url = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("INFERGATE_OBJECT_STORE") {
+            self.server.object_store = Some(v).filter(|s| !s.is_empty());
         }
         if let Some(v) = get("INFERGATE_AUTH") {
             self.server.auth = v.parse().map_err(|e| anyhow::anyhow!("INFERGATE_AUTH: {e}"))?;

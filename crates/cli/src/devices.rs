@@ -8,7 +8,6 @@ use clap::Subcommand;
 use infergate_energy::device::valid_device;
 use infergate_gateway::auth::token::{generate_device_token, token_sha256};
 use infergate_store::fleet::{Device, NewDevice};
-use infergate_store::Store;
 
 /// `infergate devices …`
 #[derive(Subcommand, Debug)]
@@ -73,7 +72,7 @@ fn show_token(device: &Device, token: &str, json: bool) -> Result<()> {
 
 /// Runs a `devices` subcommand.
 pub async fn run(config: Config, cmd: DevicesCommand) -> Result<()> {
-    let store = Store::open(&config.server.data_dir).await?;
+    let store = config.server.open_store().await?;
     match cmd {
         DevicesCommand::Add { id, device_type, json } => {
             checked("device id", &id)?;

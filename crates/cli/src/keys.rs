@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 use infergate_core::Role;
 use infergate_gateway::keys::{issue_key, KeyRequest};
-use infergate_store::{ApiKey, Store};
+use infergate_store::ApiKey;
 
 /// `infergate keys …`
 #[derive(Subcommand, Debug)]
@@ -44,7 +44,7 @@ pub enum KeysCommand {
 
 /// Runs a `keys` subcommand.
 pub async fn run(config: Config, cmd: KeysCommand) -> Result<()> {
-    let store = Store::open(&config.server.data_dir).await?;
+    let store = config.server.open_store().await?;
     match cmd {
         KeysCommand::Create { role, name, rate, burst, json } => {
             let issued = issue_key(&store, KeyRequest { role, name, rate_per_s: rate, burst }).await?;

@@ -10,6 +10,7 @@ mod devices;
 mod energy;
 mod engine;
 mod keys;
+mod lambda;
 mod load;
 mod models;
 mod process;
@@ -32,6 +33,12 @@ struct Cli {
     /// Data directory (database, images, model files).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Metadata database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB (default: the data directory's SQLite file).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Object store for images and model files: s3://bucket/prefix (AWS_* variables) or a directory (default: DATA_DIR/objects).
+    #[arg(long, global = true)]
+    object_store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,10 +86,16 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(lambda::args());
     let mut config = config::Config::load(cli.config.as_deref())?;
     if let Some(dir) = cli.data_dir {
         config.server.data_dir = dir;
+    }
+    if let Some(url) = cli.database_url {
+        config.server.database_url = Some(url);
+    }
+    if let Some(url) = cli.object_store {
+        config.server.object_store = Some(url);
     }
     let command = match cli.command {
         Command::Worker(args) => return worker::run(config, args),

@@ -7,7 +7,6 @@ use clap::{Args, Subcommand};
 use infergate_core::{Layout, PreprocessSpec, Task};
 use infergate_gateway::admin::{ActivationAnswer, WarmAnswer};
 use infergate_gateway::registry::{add_model, check_loads, AddModel, ArtifactSource};
-use infergate_store::Store;
 use std::path::PathBuf;
 
 /// `infergate models …`
@@ -153,14 +152,14 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
         }
         _ => {}
     }
-    let store = Store::open(&config.server.data_dir).await?;
+    let store = config.server.open_store().await?;
     match cmd {
         ModelsCommand::Warm { .. } => unreachable!("handled above"),
         ModelsCommand::Activate { name, version, .. } => {
             let spec = store.model_version(&name, version).await?.ok_or_else(|| {
                 anyhow!("model {name:?} has no version {version} (infergate models list shows the versions)")
             })?;
-            check_loads(&local_engine(&mut config)?, &spec, &config.server.data_dir).await?;
+            check_loads(&local_engine(&mut config)?, &store, &spec, &config.server.data_dir).await?;
             let (now, before) = store.activate_model_version(&name, version).await?;
             print_switch(&ActivationAnswer {
                 model: now.name,
@@ -176,7 +175,7 @@ pub async fn run(mut config: Config, cmd: ModelsCommand) -> Result<()> {
                 .ok_or_else(|| anyhow!("model {name:?} has no earlier active version to roll back to"))?;
             let spec =
                 store.model_version(&name, to).await?.ok_or_else(|| anyhow!("version {to} of {name:?} vanished"))?;
-            check_loads(&local_engine(&mut config)?, &spec, &config.server.data_dir).await?;
+            check_loads(&local_engine(&mut config)?, &store, &spec, &config.server.data_dir).await?;
             let now = store.rollback_model(&name, from, to).await?;
             print_switch(&ActivationAnswer {
                 model: now.name,

@@ -53,12 +53,18 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     serving.keep_alive_s = args.keep_alive_s.unwrap_or(serving.keep_alive_s);
     serving.min_warm = args.min_warm.unwrap_or(serving.min_warm);
     config.validate()?;
+    crate::lambda::seed_data_dir(&config.server.data_dir)?;
     let engine = crate::engine::build(&config.runtime)?;
     eprintln!("{}", engine.describe());
     let data_dir = config.server.data_dir.clone();
-    let store =
-        Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
+    let store = config.server.open_store().await?;
     let models = store.list_models().await?;
+    // Model files registered before the object store held them (or copied in by hand) are
+    // put there, so that every replica can fetch every version.
+    let published = infergate_gateway::registry::publish_local_artifacts(&store, &data_dir, &models).await?;
+    if published > 0 {
+        eprintln!("store: put {published} model file(s) from {} into the object store", data_dir.display());
+    }
     let first_admin_key = match config.server.auth {
         AuthMode::On => issue_first_admin_key(&store).await.context("cannot create the first admin key")?,
         AuthMode::Off => None,
@@ -88,6 +94,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     tokio::spawn(infergate_gateway::alarms::monitor(state.clone(), config.alarms.clone()));
     tokio::spawn(infergate_gateway::history::retention_sweep(state.clone()));
     tokio::spawn(infergate_gateway::fleet::telemetry_retention_sweep(state.clone()));
+    if crate::lambda::in_lambda() {
+        // Inside AWS Lambda the runtime API hands out the requests: no listener (see lambda.rs).
+        return crate::lambda::run(router(state), first_admin_key.as_ref().map(|k| k.key.id.as_str())).await;
+    }
     let listener = tokio::net::TcpListener::bind(&config.server.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;
@@ -180,12 +190,19 @@ fn keep_warm(state: &AppState, models: &[infergate_core::ModelSpec], min_warm: u
         return;
     }
     for spec in models.iter().filter(|m| m.active) {
-        let spec = Arc::new(spec.clone());
-        let version = state.pool().version(&spec, || state.artifact_path(&spec));
-        version.set_min_warm(min_warm);
-        let timeout = state.config().load_timeout();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = version.warm(min_warm, timeout) {
+        let (state, spec) = (state.clone(), Arc::new(spec.clone()));
+        tokio::spawn(async move {
+            let path = match state.artifact(&spec).await {
+                Ok(path) => path,
+                Err(e) => {
+                    return tracing::warn!(model = %spec.name, version = spec.version, "could not warm: {}", e.message)
+                }
+            };
+            let version = state.pool().version(&spec, || path);
+            version.set_min_warm(min_warm);
+            let timeout = state.config().load_timeout();
+            let warmed = tokio::task::spawn_blocking(move || version.warm(min_warm, timeout)).await;
+            if let Ok(Err(e)) = warmed {
                 tracing::warn!(model = %spec.name, version = spec.version, "could not warm: {e}");
             }
         });

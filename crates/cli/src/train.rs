@@ -49,8 +49,7 @@ pub async fn run(mut config: Config, args: TrainHeadArgs) -> Result<()> {
     }
     args.runtime.apply(&mut config.runtime);
     let data_dir = config.server.data_dir.clone();
-    let store =
-        Store::open(&data_dir).await.with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
+    let store = config.server.open_store().await?;
     let (base_path, preprocess) = resolve_base(&store, &data_dir, &args.base).await?;
     let engine = crate::engine::build(&config.runtime)?;
     eprintln!("{}", engine.describe());
@@ -104,7 +103,8 @@ pub async fn run(mut config: Config, args: TrainHeadArgs) -> Result<()> {
 async fn resolve_base(store: &Store, data_dir: &Path, base: &str) -> Result<(PathBuf, PreprocessSpec)> {
     if let Some(spec) = store.active_model(base).await? {
         eprintln!("base: {} v{} ({})", spec.name, spec.version, spec.artifact_path);
-        return Ok((data_dir.join(&spec.artifact_path), spec.preprocess));
+        let path = infergate_gateway::registry::local_artifact(store, data_dir, &spec).await?;
+        return Ok((path, spec.preprocess));
     }
     let path = PathBuf::from(base);
     if path.is_file() {

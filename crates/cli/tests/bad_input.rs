@@ -60,7 +60,7 @@ async fn bad_inputs_are_refused_and_nothing_is_stored() {
     // Nothing was stored: no history rows, no objects.
     let (_, page) = get(&server.at("/v1/inferences")).await;
     assert!(page["items"].as_array().unwrap().is_empty(), "{page}");
-    let objects = dir.path().join("objects");
+    let objects = dir.path().join("objects/images");
     let stored = walk(&objects);
     assert!(stored.is_empty(), "objects were written: {stored:?}");
 

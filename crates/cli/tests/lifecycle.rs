@@ -38,12 +38,12 @@ async fn deleting_records_takes_the_image_with_the_last_one() {
     assert_eq!(delete(&server.at(&format!("/v1/inferences/{again}"))).await, 204);
     let (_, page) = get(&server.at("/v1/inferences")).await;
     assert!(page["items"].as_array().unwrap().is_empty());
-    let images = walk(&dir.path().join("objects"));
+    let images = walk(&dir.path().join("objects/images"));
     assert!(images.is_empty(), "no image is left behind: {images:?}");
     // The cache went with the image: the same bytes run the model again, and are stored again.
     let (s, third) = post(&url, "image/jpeg", test_photo(0)).await;
     assert_eq!((s, third["cached"].as_bool()), (200, Some(false)));
-    assert_eq!(walk(&dir.path().join("objects")).len(), 1);
+    assert_eq!(walk(&dir.path().join("objects/images")).len(), 1);
 
     assert_eq!(delete(&server.at("/v1/inferences/not-an-id")).await, 404);
 }

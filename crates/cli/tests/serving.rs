@@ -258,11 +258,15 @@ async fn a_version_that_does_not_load_never_becomes_active() {
     let dir = tempfile::tempdir().unwrap();
     add_catdog(dir.path());
     add_int8_v2(dir.path());
-    // Break v2's artifact after registration.
+    // Break v2's artifact after registration: the file in the data directory and the object
+    // store's copy it would be fetched again from.
     let listed = infergate().args(["models", "list", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
     let models: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     let v2 = models.as_array().unwrap().iter().find(|m| m["version"] == 2).unwrap();
-    std::fs::write(dir.path().join(v2["artifact_path"].as_str().unwrap()), b"not a model any more").unwrap();
+    let artifact = v2["artifact_path"].as_str().unwrap();
+    for copy in [dir.path().join(artifact), dir.path().join("objects").join(artifact)] {
+        std::fs::write(copy, b"not a model any more").unwrap();
+    }
 
     // Offline: the CLI checks the model loads before switching.
     let out =

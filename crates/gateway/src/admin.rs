@@ -55,7 +55,8 @@ pub async fn warm_handler(
         ));
     }
     let spec = state.resolve_model(Some(&name), q.version).await?;
-    let pool = state.pool().version(&spec, || state.artifact_path(&spec));
+    let path = state.artifact(&spec).await?;
+    let pool = state.pool().version(&spec, || path);
     let timeout = state.config().load_timeout();
     let report = tokio::task::spawn_blocking(move || pool.warm(count, timeout))
         .await
@@ -135,19 +136,21 @@ where
     F: FnOnce(Store, Arc<ModelSpec>) -> Fut,
     Fut: std::future::Future<Output = Result<(ModelSpec, Option<i64>), StoreError>>,
 {
-    let pool = state.pool().version(&target, || state.artifact_path(&target));
+    let not_loaded = |why: &dyn std::fmt::Display| {
+        ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "activation_failed",
+            format!("{} v{} did not load, so it was not activated: {why}", target.name, target.version),
+        )
+    };
+    let path = state.artifact(&target).await.map_err(|e| not_loaded(&e.message))?;
+    let pool = state.pool().version(&target, || path);
     let timeout = state.config().load_timeout();
     let warming = pool.clone();
     let report = tokio::task::spawn_blocking(move || warming.warm(1, timeout))
         .await
         .map_err(|e| ApiError::internal(format!("warm task failed: {e}")))?
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "activation_failed",
-                format!("{} v{} did not load, so it was not activated: {e}", target.name, target.version),
-            )
-        })?;
+        .map_err(|e| not_loaded(&e))?;
     let (now, before) = commit(state.store().clone(), target.clone()).await?;
     let now = Arc::new(now);
     state.models().set_active(now.clone());

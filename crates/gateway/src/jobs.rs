@@ -65,7 +65,8 @@ impl AppState {
         F: FnOnce() -> ApiResult<(Tensor, X)> + Send + 'static,
         X: Send + 'static,
     {
-        let pool = self.pool().version(spec, || self.artifact_path(spec));
+        let path = self.artifact(spec).await?;
+        let pool = self.pool().version(spec, || path);
         let (reply, answer) = oneshot::channel();
         let job = PreparedJob { prepare: Some(prepare), extra: None, reply: Some(reply) };
         let submitted = pool.submit(Box::new(job))?;

@@ -107,9 +107,13 @@ pub async fn add_model(
     let (tmp, sha256, size) = fetch_artifact(&req.source, expected.as_deref(), &models_dir).await?;
     let signature = probe(engine, tmp.path(), &req.preprocess, labels.len()).await?;
     let relative = format!("models/{sha256}.onnx");
-    tmp.persist(data_dir.join(&relative)).map_err(|e| {
+    let local = data_dir.join(&relative);
+    tmp.persist(&local).map_err(|e| {
         RegistryError::Fetch(format!("cannot store the model in {}: {}", models_dir.display(), e.error))
     })?;
+    // The object store holds every version's file, so that another replica (or this one
+    // with a fresh data directory) can fetch it; the file in the data directory is a cache.
+    store.objects().put_file_if_absent(&relative, &local).await?;
     let source = match &req.source {
         ArtifactSource::File(p) => p.display().to_string(),
         ArtifactSource::Url(u) => u.clone(),
@@ -227,8 +231,73 @@ async fn fetch_artifact(
 
 /// Checks that a registered version still loads and runs (before `models activate` or
 /// `models rollback` make it active without a server).
-pub async fn check_loads(engine: &Engine, spec: &ModelSpec, data_dir: &Path) -> Result<(), RegistryError> {
-    probe(engine, &data_dir.join(&spec.artifact_path), &spec.preprocess, spec.labels.len()).await.map(|_| ())
+pub async fn check_loads(
+    engine: &Engine,
+    store: &Store,
+    spec: &ModelSpec,
+    data_dir: &Path,
+) -> Result<(), RegistryError> {
+    let path = local_artifact(store, data_dir, spec).await?;
+    probe(engine, &path, &spec.preprocess, spec.labels.len()).await.map(|_| ())
+}
+
+/// Puts the model files of `models` that are in the data directory but not in the object
+/// store into it; returns how many went up. Files that are not there or whose size is not the
+/// registered one are left alone (the object store's copy, if any, is the reference).
+pub async fn publish_local_artifacts(
+    store: &Store,
+    data_dir: &Path,
+    models: &[ModelSpec],
+) -> Result<usize, StoreError> {
+    let mut published = 0;
+    for spec in models {
+        let local = data_dir.join(&spec.artifact_path);
+        let ours = tokio::fs::metadata(&local).await.is_ok_and(|m| m.is_file() && m.len() as i64 == spec.size_bytes);
+        if ours && !store.objects().exists(&spec.artifact_path).await? {
+            store.objects().put_file_if_absent(&spec.artifact_path, &local).await?;
+            published += 1;
+        }
+    }
+    Ok(published)
+}
+
+/// The version's model file in the data directory, fetched from the object store first when
+/// it is not there (a replica that did not register it, a fresh data directory) and checked
+/// against the registered SHA-256 before it is used.
+pub async fn local_artifact(store: &Store, data_dir: &Path, spec: &ModelSpec) -> Result<PathBuf, RegistryError> {
+    let key = &spec.artifact_path;
+    let relative = Path::new(key);
+    if relative.is_absolute() || relative.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err(RegistryError::Fetch(format!(
+            "model {} v{}: stored artifact path {key:?} is not a plain relative path",
+            spec.name, spec.version
+        )));
+    }
+    let path = data_dir.join(relative);
+    if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file() && m.len() as i64 == spec.size_bytes) {
+        return Ok(path);
+    }
+    let dir = path.parent().unwrap_or(data_dir).to_path_buf();
+    let fetch_err = |what: String| {
+        RegistryError::Fetch(format!(
+            "model {} v{}: cannot fetch {key} from the object store: {what}",
+            spec.name, spec.version
+        ))
+    };
+    tokio::fs::create_dir_all(&dir).await.map_err(|e| fetch_err(format!("{}: {e}", dir.display())))?;
+    let tmp = tempfile::Builder::new().prefix(".fetch-").tempfile_in(&dir).map_err(|e| fetch_err(e.to_string()))?;
+    let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(|e| fetch_err(e.to_string()))?);
+    let (_, sha256) = store.objects().download_to(key, &mut file).await.map_err(|e| fetch_err(e.to_string()))?;
+    file.sync_all().await.map_err(|e| fetch_err(e.to_string()))?;
+    if sha256 != spec.sha256 {
+        return Err(RegistryError::HashMismatch {
+            source_name: format!("object {key}"),
+            expected: spec.sha256.clone(),
+            actual: sha256,
+        });
+    }
+    tmp.persist(&path).map_err(|e| fetch_err(e.error.to_string()))?;
+    Ok(path)
 }
 
 /// Loads the artifact once, runs a zero image through it, and checks it fits the

@@ -36,6 +36,9 @@ struct Inner {
     dispatcher: Option<Arc<infergate_dispatch::Dispatcher>>,
     energy: Option<EnergyModels>,
     fleet: crate::fleet::FleetConfig,
+    /// Model files known to be in the data directory (`artifact_path`s), so that a request
+    /// does not look at the disk.
+    artifacts_present: parking_lot::Mutex<std::collections::HashSet<String>>,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             dispatcher: None,
             energy: None,
             fleet: crate::fleet::FleetConfig::default(),
+            artifacts_present: Default::default(),
         }))
     }
 
@@ -176,9 +180,21 @@ impl AppState {
         &self.0.data_dir
     }
 
-    /// Where a model version's ONNX file is.
+    /// Where a model version's ONNX file is in the data directory (it may not be there yet:
+    /// [`AppState::artifact`] fetches it).
     pub fn artifact_path(&self, spec: &ModelSpec) -> PathBuf {
         self.0.data_dir.join(&spec.artifact_path)
+    }
+
+    /// The version's ONNX file in the data directory, fetched from the shared object store
+    /// (and checked against its SHA-256) the first time this replica needs it.
+    pub async fn artifact(&self, spec: &ModelSpec) -> ApiResult<PathBuf> {
+        if self.0.artifacts_present.lock().contains(&spec.artifact_path) {
+            return Ok(self.artifact_path(spec));
+        }
+        let path = crate::registry::local_artifact(self.store(), self.data_dir(), spec).await?;
+        self.0.artifacts_present.lock().insert(spec.artifact_path.clone());
+        Ok(path)
     }
 
     /// The registry cache.

@@ -214,6 +214,38 @@ impl ObjectStoreHandle {
         }
     }
 
+    /// Uploads the file at `path` under `key` unless an object is there already (for
+    /// content-addressed keys such as model files: same key, same bytes). Streams the file:
+    /// large ones go up as a multipart upload, never whole in memory.
+    pub async fn put_file_if_absent(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        if self.exists(key).await? {
+            return Ok(());
+        }
+        let io = |e: std::io::Error| StoreError::DataDir { path: path.to_path_buf(), source: e };
+        let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+        let mut writer = object_store::buffered::BufWriter::new(self.inner.clone(), ObjectPath::from(key));
+        tokio::io::copy(&mut file, &mut writer).await.map_err(io)?;
+        tokio::io::AsyncWriteExt::shutdown(&mut writer).await.map_err(io)?;
+        Ok(())
+    }
+
+    /// Streams the object at `key` into `file` (from its current position); returns its size
+    /// and SHA-256 (lowercase hex) for the caller to check.
+    pub async fn download_to(&self, key: &str, file: &mut tokio::fs::File) -> Result<(u64, String), StoreError> {
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self.inner.get(&ObjectPath::from(key)).await?.into_stream();
+        let (mut size, mut hasher) = (0u64, sha2::Sha256::new());
+        let io = |e: std::io::Error| StoreError::DataDir { path: PathBuf::from(key), source: e };
+        while let Some(chunk) = stream.try_next().await? {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        Ok((size, hex::encode(hasher.finalize())))
+    }
+
     /// Every object under `prefix` (recursively), sorted by key; `""` lists everything.
     ///
     /// The prefix matches whole path segments: `images` lists `images/ab/…` but not `images2/…`.

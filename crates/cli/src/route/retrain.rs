@@ -11,7 +11,7 @@ use clap::Args;
 use infergate_dispatch::FunctionConfig;
 use infergate_place::dataset::{header, write_csv, Row};
 use infergate_place::measured::{measured_rows, MeasuredFunction, MeasuredInvocation, WindowCounts, Windowing};
-use infergate_store::{Invocation, Store};
+use infergate_store::Invocation;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -83,7 +83,7 @@ pub fn run(config: &Config, args: RetrainArgs) -> Result<()> {
     let data_dir = &config.server.data_dir;
     let windowing = Windowing { window_s: args.window_s, min_requests: args.min_requests };
     let (rows, provenance) =
-        tokio::runtime::Handle::current().block_on(measured(data_dir, &chosen, since, windowing))?;
+        tokio::runtime::Handle::current().block_on(measured(&config.server, &chosen, since, windowing))?;
     let labelled = rows.iter().filter(|r| r.labels.is_some()).count();
     let dataset = args.dataset_out.clone().unwrap_or_else(|| {
         infergate_gateway::placement::router_model_path(data_dir).with_file_name("retrain-dataset.csv")
@@ -113,12 +113,12 @@ pub fn run(config: &Config, args: RetrainArgs) -> Result<()> {
 
 /// The rows of every chosen function, and what they came from (for the artifact).
 async fn measured(
-    data_dir: &Path,
+    server: &crate::config::ServerSection,
     functions: &[&FunctionConfig],
     since: Option<f64>,
     windowing: Windowing,
 ) -> Result<(Vec<Row>, serde_json::Value)> {
-    let store = Store::open(data_dir).await.with_context(|| format!("cannot open {}", data_dir.display()))?;
+    let store = server.open_store().await?;
     let mut rows = Vec::new();
     let mut per_function = Vec::new();
     for f in functions {

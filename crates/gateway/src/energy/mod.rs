@@ -190,7 +190,7 @@ pub(crate) async fn model_features(
     spec: &ModelSpec,
     input_shape: Option<Vec<u64>>,
 ) -> ApiResult<(Features, Arc<ModelProfile>)> {
-    let profile = energy(state)?.profile(&state.artifact_path(spec), input_shape).await.map_err(profile_error)?;
+    let profile = energy(state)?.profile(&state.artifact(spec).await?, input_shape).await.map_err(profile_error)?;
     let f = Features::from_profile(&profile);
     f.validate().map_err(|(feature, message)| {
         ApiError::invalid_field(

@@ -160,7 +160,7 @@ pub async fn artifact_handler(
 ) -> ApiResult<Response> {
     authenticate(&state, &headers).await?;
     let spec = state.resolve_model(Some(&model), Some(version)).await?;
-    let path = state.artifact_path(&spec);
+    let path = state.artifact(&spec).await?;
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
         ApiError::unavailable("model_file_unavailable", format!("model {model} v{version}: cannot read its file: {e}"))
     })?;

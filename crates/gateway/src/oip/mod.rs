@@ -124,7 +124,9 @@ async fn model_metadata(State(state): State<AppState>, target: Target) -> ApiRes
 async fn model_ready(State(state): State<AppState>, target: Target) -> ApiResult<Response> {
     let spec = resolve(&state, target).await?;
     let path = state.artifact_path(&spec);
-    let present = tokio::fs::metadata(&path).await.map(|m| m.len() as i64 == spec.size_bytes).unwrap_or(false);
+    let fetched = state.artifact(&spec).await.is_ok();
+    let present =
+        fetched && tokio::fs::metadata(&path).await.map(|m| m.len() as i64 == spec.size_bytes).unwrap_or(false);
     if present {
         Ok(Json(json!({ "name": spec.name, "version": spec.version.to_string(), "ready": true })).into_response())
     } else {
