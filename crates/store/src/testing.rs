@@ -101,3 +101,97 @@ pub(crate) async fn each_backend() -> Vec<BackendStore> {
     }
     out
 }
+
+/// A real S3-compatible server for tests: `moto_server` (PyPI `moto[server]`, installed into
+/// the project's `.venv` by `scripts/setup`) on a free loopback port, killed on drop.
+pub struct TestS3 {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestS3 {
+    /// Starts the server; `None` (after saying so on stderr) when `moto_server` is not
+    /// installed, except under `CI=true`, where that fails the test.
+    pub async fn start() -> Option<TestS3> {
+        let bin = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+        if !bin.exists() {
+            let why = format!("{} is missing: run scripts/setup (it installs moto[server])", bin.display());
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+            eprintln!("\n*** skipped: S3 half of this test: {why} ***\n");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = std::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut s3 = TestS3 { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while s3.request("GET", "/").await.is_none() {
+            if let Some(status) = s3.child.try_wait().ok().flatten() {
+                panic!("moto_server exited early ({status})");
+            }
+            assert!(std::time::Instant::now() < deadline, "moto_server did not answer on {} within 60 s", s3.endpoint);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Some(s3)
+    }
+
+    /// A bare HTTP/1.1 request without a body; the status code, or `None` if the server does
+    /// not answer.
+    async fn request(&self, method: &str, path: &str) -> Option<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+        let head =
+            format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.ok()?;
+        let line = String::from_utf8_lossy(&answer);
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Creates a bucket (moto accepts an unauthenticated `PUT /bucket`).
+    pub async fn create_bucket(&self, bucket: &str) {
+        let status = self.request("PUT", &format!("/{bucket}")).await;
+        assert!(status.is_some_and(|s| (200..300).contains(&s)), "creating bucket {bucket}: {status:?}");
+    }
+
+    /// The server's URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The AWS configuration for this server as `(object_store option, environment variable, value)`.
+    pub fn config(&self) -> Vec<(&'static str, &'static str, String)> {
+        vec![
+            ("aws_endpoint", "AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("aws_allow_http", "AWS_ALLOW_HTTP", "true".into()),
+            ("aws_access_key_id", "AWS_ACCESS_KEY_ID", "testing".into()),
+            ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("aws_region", "AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    /// The environment variables a process needs to reach this server as S3.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        self.config().into_iter().map(|(_, var, value)| (var, value)).collect()
+    }
+
+    /// A handle on `url` (`s3://bucket/prefix`) on this server.
+    pub fn open(&self, url: &str) -> crate::ObjectStoreHandle {
+        crate::ObjectStoreHandle::from_url_with_options(url, self.config().into_iter().map(|(k, _, v)| (k, v)))
+            .expect("a valid s3:// URL")
+    }
+}

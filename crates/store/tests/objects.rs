@@ -5,10 +5,9 @@
 
 use bytes::Bytes;
 use infergate_store::objects::{ObjectInfo, ObjectStoreHandle};
+use infergate_store::testing::TestS3;
 use infergate_store::StoreError;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// The key the suite leaves behind, so that callers can check where it landed.
 const KEPT_KEY: &str = "models/m1/v1/model.onnx";
@@ -124,80 +123,12 @@ fn describe_shows_no_secrets() {
     }
 }
 
-/// `moto_server` running on a free loopback port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// Starts `moto_server` from the project's `.venv`, or `None` (skipped) when it is not installed.
-    async fn start() -> Option<Moto> {
-        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
-        if !bin.exists() {
-            let why = format!("{} is missing: run scripts/setup (it installs moto[server])", bin.display());
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-            eprintln!("\n*** skipped: S3 object store test: {why} ***\n");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let mut moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if client.get(&moto.endpoint).send().await.is_ok() {
-                return Some(moto);
-            }
-            if let Some(status) = moto.child.try_wait().unwrap() {
-                panic!("moto_server exited early ({status})");
-            }
-            assert!(Instant::now() < deadline, "moto_server did not answer on {} within 60 s", moto.endpoint);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// Creates a bucket (moto accepts an unauthenticated `PUT /bucket`).
-    async fn create_bucket(&self, bucket: &str) {
-        let response = reqwest::Client::new().put(format!("{}/{bucket}", self.endpoint)).send().await.unwrap();
-        assert!(response.status().is_success(), "creating bucket {bucket}: {}", response.status());
-    }
-
-    /// The AWS configuration for this server, as `(option, environment variable, value)`.
-    fn config(&self) -> Vec<(&'static str, &'static str, String)> {
-        vec![
-            ("aws_endpoint", "AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("aws_allow_http", "AWS_ALLOW_HTTP", "true".into()),
-            ("aws_access_key_id", "AWS_ACCESS_KEY_ID", "testing".into()),
-            ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("aws_region", "AWS_REGION", "us-east-1".into()),
-        ]
-    }
-
-    fn open(&self, url: &str) -> ObjectStoreHandle {
-        ObjectStoreHandle::from_url_with_options(url, self.config().into_iter().map(|(k, _, v)| (k, v))).unwrap()
-    }
-}
-
 /// Set by [`s3_passes_the_suite`] for the child run of [`s3_env_child`]: the URL to open.
 const ENV_CHILD_URL: &str = "INFERGATE_TEST_S3_ENV_CHILD_URL";
 
 #[tokio::test]
 async fn s3_passes_the_suite() {
-    let Some(moto) = Moto::start().await else { return };
+    let Some(moto) = TestS3::start().await else { return };
 
     // The bucket root.
     moto.create_bucket("infergate-plain").await;
