@@ -96,12 +96,20 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     tokio::spawn(infergate_gateway::fleet::telemetry_retention_sweep(state.clone()));
     if crate::lambda::in_lambda() {
         // Inside AWS Lambda the runtime API hands out the requests: no listener (see lambda.rs).
+        tokio::spawn(infergate_gateway::replicas::heartbeat(state.clone(), "aws-lambda".into()));
         return crate::lambda::run(router(state), first_admin_key.as_ref().map(|k| k.key.id.as_str())).await;
     }
     let listener = tokio::net::TcpListener::bind(&config.server.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;
     let addr = listener.local_addr()?;
+    // Known to the other replicas on the database before the first request (rate shares).
+    let replicas = infergate_gateway::replicas::beat(&state, &addr.to_string()).await?;
+    if replicas > 1 {
+        eprintln!("replicas: {replicas} gateways share this database (per-key rates are divided among them)");
+    }
+    let heartbeat = tokio::spawn(infergate_gateway::replicas::heartbeat(state.clone(), addr.to_string()));
+    let leaving = state.clone();
     // The first line of stdout is the address, for scripts and tests that start us on port 0.
     println!("listening on http://{addr}");
     if let Some(issued) = &first_admin_key {
@@ -147,6 +155,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         served = server => served?,
         _ = deadline => tracing::warn!("requests still running after {:.0} s; exiting anyway", drain.as_secs_f64()),
     }
+    heartbeat.abort();
+    infergate_gateway::replicas::leave(&leaving).await;
     if let Some(d) = dispatcher {
         d.shutdown().await;
     }

@@ -9,6 +9,7 @@ use crate::stats::percentile;
 use axum::extract::State;
 use axum::Json;
 use infergate_store::Alarm;
+use infergate_store::AlarmOwners;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -115,13 +116,13 @@ pub fn decide(open: bool, count: usize, p95: Option<f64>, config: &AlarmConfig) 
 
 /// Watches the latency once a second and raises or clears the alarm.
 pub async fn monitor(state: AppState, config: AlarmConfig) {
-    let mut open = match state.store().list_alarms(true).await {
-        Ok(alarms) => alarms.iter().any(|a| a.kind == LATENCY_P95),
-        Err(e) => {
-            tracing::warn!("cannot read open alarms: {e}");
-            false
-        }
-    };
+    // Each replica raises and clears the alarm of its own latency. Alarms of replicas that
+    // are gone (a restart is a new replica) are cleared by whoever starts next.
+    let live = crate::replicas::live_ids(&state).await.unwrap_or_default();
+    if let Err(e) = state.store().clear_alarms(LATENCY_P95, AlarmOwners::NoneOf(&live)).await {
+        tracing::warn!("cannot clear the alarms of replicas that are gone: {e}");
+    }
+    let mut open = false;
     let webhook = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().ok();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -137,12 +138,17 @@ pub async fn monitor(state: AppState, config: AlarmConfig) {
                 );
                 state
                     .store()
-                    .raise_alarm(LATENCY_P95, p, config.latency_p95_ms, &message)
+                    .raise_alarm(LATENCY_P95, p, config.latency_p95_ms, &message, Some(state.replica_id()))
                     .await
                     .map(|a| vec![("raised", a)])
             }
             Transition::Clear(_) => {
-                state.store().clear_alarms(LATENCY_P95).await.map(|v| v.into_iter().map(|a| ("cleared", a)).collect())
+                let mine = AlarmOwners::Replica(state.replica_id());
+                state
+                    .store()
+                    .clear_alarms(LATENCY_P95, mine)
+                    .await
+                    .map(|v| v.into_iter().map(|a| ("cleared", a)).collect())
             }
         };
         match result {

@@ -43,6 +43,7 @@ pub mod metrics;
 pub mod oip;
 pub mod placement;
 pub mod registry;
+pub mod replicas;
 pub mod routes;
 pub mod state;
 pub mod stats;

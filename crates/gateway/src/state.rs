@@ -39,6 +39,10 @@ struct Inner {
     /// Model files known to be in the data directory (`artifact_path`s), so that a request
     /// does not look at the disk.
     artifacts_present: parking_lot::Mutex<std::collections::HashSet<String>>,
+    /// This process's id among the gateway replicas on the database (UUIDv7).
+    replica_id: String,
+    /// Replicas alive on the database, this one included (at least 1).
+    live_replicas: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -73,6 +77,8 @@ impl AppState {
             energy: None,
             fleet: crate::fleet::FleetConfig::default(),
             artifacts_present: Default::default(),
+            replica_id: uuid::Uuid::now_v7().to_string(),
+            live_replicas: std::sync::atomic::AtomicU64::new(1),
         }))
     }
 
@@ -168,6 +174,22 @@ impl AppState {
     /// Who may reach the gateway (auth, CORS).
     pub fn access(&self) -> &AccessConfig {
         &self.0.access
+    }
+
+    /// This process's id among the gateway replicas sharing the database.
+    pub fn replica_id(&self) -> &str {
+        &self.0.replica_id
+    }
+
+    /// How many gateway replicas share the database, this one included (from the heartbeats
+    /// of [`crate::replicas`]; 1 until the first).
+    pub fn live_replicas(&self) -> u64 {
+        self.0.live_replicas.load(std::sync::atomic::Ordering::Relaxed).max(1)
+    }
+
+    /// Records the live replica count.
+    pub fn set_live_replicas(&self, n: u64) {
+        self.0.live_replicas.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The per-key rate limits of this process.

@@ -8,6 +8,7 @@
 //! - [`keys`]: API keys (hashed tokens, roles, per-key rates, revocation).
 //! - [`invocations`]: what the router forwarded, where it ran and how it went.
 //! - [`fleet`]: edge devices, deployments and their log, device telemetry.
+//! - [`replicas`]: the gateway replicas sharing the database.
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
 pub mod alarms;
@@ -18,14 +19,16 @@ pub mod keys;
 mod migrations;
 pub mod models;
 pub mod objects;
+pub mod replicas;
 pub mod testing;
 
-pub use alarms::Alarm;
+pub use alarms::{Alarm, AlarmOwners};
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
 pub use invocations::{Invocation, InvocationCount};
 pub use keys::{ApiKey, KeyMatch, NewApiKey};
 pub use models::NewModelVersion;
 pub use objects::ObjectStoreHandle;
+pub use replicas::Replica;
 pub use sqlx::any::AnyRow;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0006_invocations.sql"),
     ),
     (7, "fleet", include_str!("../migrations/0007_fleet.sql"), include_str!("../migrations/postgres/0007_fleet.sql")),
+    (
+        8,
+        "replicas",
+        include_str!("../migrations/0008_replicas.sql"),
+        include_str!("../migrations/postgres/0008_replicas.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -156,10 +156,15 @@ async fn authenticate(
         ApiError::unauthorized("invalid_api_key", "the API key is not valid (unknown, malformed or revoked)")
     })?;
     let rate = state.config().rate_for(key.role, key.rate_per_s, key.burst);
-    if let Err(seconds) = state.rate_limiter().check(&key.id, rate, Instant::now()) {
+    let replicas = state.live_replicas();
+    if let Err(seconds) = state.rate_limiter().check(&key.id, rate.share(replicas), Instant::now()) {
+        let shared = match replicas {
+            1 => String::new(),
+            n => format!(", shared by {n} gateway replicas"),
+        };
         return Err(ApiError::rate_limited(
             format!(
-                "API key {} is over its rate limit of {} requests/s (burst {}): retry in {seconds} s",
+                "API key {} is over its rate limit of {} requests/s (burst {}{shared}): retry in {seconds} s",
                 key.id,
                 rate.per_s(),
                 rate.burst()

@@ -33,6 +33,16 @@ impl Rate {
         Rate { per_s, burst }
     }
 
+    /// This replica's share when `replicas` replicas enforce the rate together: the rate and
+    /// the burst divided among them (the burst rounded up, at least 1).
+    pub fn share(self, replicas: u64) -> Rate {
+        if self.is_unlimited() || replicas <= 1 {
+            return self;
+        }
+        let n = replicas as f64;
+        Rate { per_s: self.per_s / n, burst: ((self.burst as f64 / n).ceil() as u32).max(1) }
+    }
+
     /// Whether this rate limits nothing.
     pub fn is_unlimited(&self) -> bool {
         self.per_s == 0.0
@@ -134,6 +144,17 @@ mod tests {
         assert_eq!(Rate::new(2.5, 0).burst(), 3, "burst 0: the rate rounded up");
         assert_eq!(Rate::new(0.2, 0).burst(), 1);
         assert_eq!(Rate::new(2.0, 7).burst(), 7);
+    }
+
+    #[test]
+    fn a_rate_is_shared_out_among_replicas() {
+        let r = Rate::new(10.0, 5);
+        assert_eq!(r.share(1), r);
+        assert_eq!(r.share(0), r, "no replica count yet: the whole rate");
+        assert_eq!((r.share(2).per_s(), r.share(2).burst()), (5.0, 3), "the burst rounds up");
+        assert_eq!((r.share(10).per_s(), r.share(10).burst()), (1.0, 1));
+        assert_eq!(r.share(100).burst(), 1, "never less than one request");
+        assert!(Rate::UNLIMITED.share(4).is_unlimited());
     }
 
     #[test]
