@@ -17,7 +17,7 @@ fn yaml(path: &str) -> Value {
     serde_yaml::from_str(&std::fs::read_to_string(deploy(path)).unwrap()).unwrap()
 }
 
-const RESOURCES: [&str; 6] = ["configmap.yaml", "pvc.yaml", "deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"];
+const RESOURCES: [&str; 5] = ["configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"];
 
 #[test]
 fn kubernetes_resources_validate_against_kubernetes_1_30() {
@@ -67,6 +67,28 @@ fn the_configmap_is_a_configuration_the_binary_accepts() {
     assert_eq!(c["livenessProbe"]["httpGet"]["path"].as_str(), Some("/v2/health/live"));
     assert!(toml.contains("0.0.0.0:8080"));
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"].as_bool(), Some(true));
+}
+
+#[test]
+fn the_gateway_scales_out_on_a_shared_store() {
+    let d = yaml("k8s/deployment.yaml");
+    assert!(d["spec"]["replicas"].as_u64().unwrap() >= 2);
+    let pod = &d["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_sequence().unwrap();
+    let var = |name: &str| env.iter().find(|e| e["name"].as_str() == Some(name)).unwrap_or_else(|| panic!("{name}"));
+    let db = &var("INFERGATE_DATABASE_URL")["valueFrom"]["secretKeyRef"];
+    assert_eq!((db["name"].as_str(), db["key"].as_str()), (Some("infergate-store"), Some("database-url")));
+    assert!(var("INFERGATE_OBJECT_STORE")["value"].as_str().unwrap().starts_with("s3://"));
+    // No volume ties the pods to one node or to one database file.
+    for v in pod["volumes"].as_sequence().unwrap() {
+        assert!(v.get("persistentVolumeClaim").is_none(), "{v:?}");
+    }
+    let hpa = yaml("k8s/hpa.yaml");
+    assert!(hpa["spec"]["maxReplicas"].as_u64() > hpa["spec"]["minReplicas"].as_u64());
+    assert_eq!(yaml("k8s/pdb.yaml")["spec"]["minAvailable"].as_u64(), Some(1));
+    // The variables are the ones the binary reads.
+    let config = std::fs::read_to_string(common::workspace().join("crates/cli/src/config.rs")).unwrap();
+    assert!(config.contains("\"INFERGATE_DATABASE_URL\"") && config.contains("\"INFERGATE_OBJECT_STORE\""));
 }
 
 #[test]
