@@ -17,6 +17,7 @@ mod process;
 mod route;
 mod runtime_args;
 mod serve;
+mod store_cmd;
 mod train;
 mod worker;
 
@@ -58,6 +59,9 @@ enum Command {
     /// Add, rotate, revoke and list the edge devices the controller manages (tokens for `infergate agent`).
     #[command(subcommand)]
     Devices(devices::DevicesCommand),
+    /// Copy a whole store (database rows and objects) into another, e.g. SQLite to PostgreSQL and S3.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     /// Classify image files with a running server, one line per file.
     Classify(client::ClassifyArgs),
     /// Measure the server, the in-process floor or a peer, for side-by-side benchmarks.
@@ -115,6 +119,7 @@ fn run() -> Result<()> {
             Command::TrainHead(args) => train::run(config, *args).await,
             Command::Keys(cmd) => keys::run(config, cmd).await,
             Command::Devices(cmd) => devices::run(config, cmd).await,
+            Command::Store(cmd) => store_cmd::run(config, cmd).await,
             Command::Classify(args) => client::run(args).await,
             Command::BenchHttp(args) => bench_http::run(config, args).await,
             Command::Bench(args) => tokio::task::block_in_place(|| bench::run(config, *args)),

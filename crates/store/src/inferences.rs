@@ -133,14 +133,18 @@ impl Store {
         const CACHE_COLUMNS: &str = "output_cache (image_sha256, model, version, logits, created_at)";
         const RECORD_COLUMNS: &str = "inferences (id, created_at, model, version, label, confidence, in_domain, \
              cached, timings, answer, image_sha256, object_key, content_type, size_bytes, client_id, total_ms, cost_usd)";
-        let cache = format!("INSERT INTO {CACHE_COLUMNS} VALUES ({}) ON CONFLICT DO NOTHING", placeholders(1, 5));
+        let cache =
+            format!("INSERT INTO {CACHE_COLUMNS} VALUES ({}) ON CONFLICT DO NOTHING", crate::numbered_params(1, 5));
         let sql = match (logits, self.dialect) {
-            (None, _) => format!("INSERT INTO {RECORD_COLUMNS} VALUES ({})", placeholders(1, 17)),
+            (None, _) => format!("INSERT INTO {RECORD_COLUMNS} VALUES ({})", crate::numbered_params(1, 17)),
             (Some(_), crate::Dialect::Sqlite) => {
-                format!("{cache};\nINSERT INTO {RECORD_COLUMNS} VALUES ({})", placeholders(6, 17))
+                format!("{cache};\nINSERT INTO {RECORD_COLUMNS} VALUES ({})", crate::numbered_params(6, 17))
             }
             (Some(_), crate::Dialect::Postgres) => {
-                format!("WITH cache AS ({cache}) INSERT INTO {RECORD_COLUMNS} VALUES ({})", placeholders(6, 17))
+                format!(
+                    "WITH cache AS ({cache}) INSERT INTO {RECORD_COLUMNS} VALUES ({})",
+                    crate::numbered_params(6, 17)
+                )
             }
         };
         let mut query = sqlx::query(&sql);
@@ -306,11 +310,6 @@ impl Store {
     pub fn image_key(sha256_hex: &str) -> String {
         ObjectStoreHandle::image_key(sha256_hex)
     }
-}
-
-/// `$first, $first+1, …` (`count` of them): numbered parameters, which SQLite and PostgreSQL both read.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

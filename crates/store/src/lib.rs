@@ -21,6 +21,7 @@ pub mod models;
 pub mod objects;
 pub mod replicas;
 pub mod testing;
+pub mod transfer;
 
 pub use alarms::{Alarm, AlarmOwners};
 pub use inferences::{CachedOutput, InferenceFilter, InferencePage, InferenceRecord, StoredImage, WindowStats};
@@ -248,6 +249,11 @@ pub fn redact_url(url: &str) -> String {
         }
         None => url.to_string(),
     }
+}
+
+/// `$first, $first+1, …` (`count` of them): numbered parameters, which SQLite and PostgreSQL both read.
+pub(crate) fn numbered_params(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Now as RFC 3339 UTC with millisecond precision (sorts lexicographically).

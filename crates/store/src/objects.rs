@@ -261,6 +261,45 @@ impl ObjectStoreHandle {
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
+
+    /// Streams the object at `key` into `target` under the same key, replacing what is there
+    /// (large objects go up as a multipart upload, never whole in memory); returns the size
+    /// and SHA-256 (lowercase hex) of the bytes read.
+    pub async fn copy_to(&self, key: &str, target: &ObjectStoreHandle) -> Result<(u64, String), StoreError> {
+        use sha2::Digest;
+        let mut stream = self.inner.get(&ObjectPath::from(key)).await?.into_stream();
+        let mut writer = object_store::buffered::BufWriter::new(target.inner.clone(), ObjectPath::from(key));
+        let (mut size, mut hasher) = (0u64, sha2::Sha256::new());
+        let copied = async {
+            while let Some(chunk) = stream.try_next().await? {
+                hasher.update(&chunk);
+                size += chunk.len() as u64;
+                writer.put(chunk).await?;
+            }
+            Ok::<_, object_store::Error>(())
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+        tokio::io::AsyncWriteExt::shutdown(&mut writer)
+            .await
+            .map_err(|e| StoreError::Object(object_store::Error::Generic { store: "copy", source: Box::new(e) }))?;
+        Ok((size, hex::encode(hasher.finalize())))
+    }
+
+    /// Reads the object at `key` as a stream and returns its size and SHA-256 (lowercase hex).
+    pub async fn sha256(&self, key: &str) -> Result<(u64, String), StoreError> {
+        use sha2::Digest;
+        let mut stream = self.inner.get(&ObjectPath::from(key)).await?.into_stream();
+        let (mut size, mut hasher) = (0u64, sha2::Sha256::new());
+        while let Some(chunk) = stream.try_next().await? {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+        }
+        Ok((size, hex::encode(hasher.finalize())))
+    }
 }
 
 /// A configuration error about the object store URL.
