@@ -7,9 +7,10 @@
 //!   on the old one, and a version that does not load is never made active.
 //! - `POST /v1/models` registers a version from a URL, like `infergate models add --url`.
 
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use infergate_core::ModelSpec;
 use infergate_store::{Store, StoreError};

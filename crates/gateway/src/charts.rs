@@ -3,10 +3,11 @@
 //! per 1,000 per minute, and energy per inference predicted vs measured per device. Admin-only (the access table's default). Each answer says how many points it drew in
 //! `X-Chart-Points`, so a page can tell a chart that grew from one that did not.
 
+use crate::error::Path;
 use crate::error::{query, ApiError, ApiResult, QueryResult};
 use crate::routes::{op, Endpoint, Op};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};

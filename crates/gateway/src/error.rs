@@ -159,5 +159,22 @@ pub fn query<T>(q: QueryResult<T>) -> ApiResult<T> {
     q.map(|axum::extract::Query(v)| v).map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
+/// Path parameters, like `axum::extract::Path`, but a bad one (invalid UTF-8 after
+/// percent-decoding, a version that is not an integer) is a JSON error like every other
+/// (axum's own rejection is plain text).
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(ApiError::new(e.status(), "bad_path", e.body_text())),
+        }
+    }
+}
+
 /// Result alias for handlers.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -2,10 +2,11 @@
 //! table) and its charts, read from `<data dir>/route/evaluations/<time>/` as named by
 //! `<data dir>/route/latest.txt`. Admin-only (the access table's default).
 
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{op, Endpoint};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};

@@ -5,9 +5,10 @@
 //! did not exist); an admin key, or anyone when auth is off, sees all of them.
 
 use crate::auth::Caller;
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -3,10 +3,11 @@
 //! with where it ran and what it cost in headers; `GET /v1/functions` shows each function's
 //! platforms, breakers and workers; `GET /v1/invocations` lists the record.
 
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::input::read_body;
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

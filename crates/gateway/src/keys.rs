@@ -8,10 +8,11 @@
 //! - `DELETE /v1/admin/keys/{id}`: revokes the key and answers it.
 
 use crate::auth::token;
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use infergate_core::Role;

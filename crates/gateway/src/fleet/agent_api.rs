@@ -5,10 +5,11 @@
 
 use super::artifact_url;
 use crate::auth::token::{presented_token, token_matches};
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::input::read_body;
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

@@ -4,9 +4,10 @@
 
 use super::agent_api::json_of;
 use super::push::push;
+use crate::error::Path;
 use crate::error::{query, ApiError, ApiResult, QueryResult};
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::Json;
 use infergate_core::fleet::InferenceStart;
 use infergate_store::fleet::Device;

@@ -4,11 +4,12 @@
 
 pub mod wire;
 
+use crate::error::Path;
 use crate::error::{ApiError, ApiResult};
 use crate::input::read_body;
 use crate::routes::{op, Endpoint, Op};
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
