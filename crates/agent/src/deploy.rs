@@ -345,6 +345,10 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(test)]
+#[path = "deploy_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

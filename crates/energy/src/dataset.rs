@@ -120,6 +120,11 @@ impl Columns {
     }
 }
 
+/// Finite and above zero (what every measured quantity must be, after scaling).
+fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
 fn number(record: &csv::StringRecord, i: usize) -> Option<f64> {
     record.get(i).and_then(|t| t.trim().parse::<f64>().ok()).filter(|v| v.is_finite())
 }
@@ -149,16 +154,21 @@ pub fn read_file(path: &Path, device: &str) -> Result<(Vec<Measurement>, ReadRep
             continue;
         };
         let (macs, params) = (macs * c.macs.1, params * c.params.1);
-        if macs <= 0.0 || params <= 0.0 {
+        // Scaled to units a huge value overflows; a tiny one may underflow to zero.
+        if !positive(macs) || !positive(params) {
             report.malformed += 1;
             continue;
         }
-        let latency_ms = number(&r, c.latency.0).map(|v| v * c.latency.1).filter(|v| *v > 0.0);
+        let latency_ms = number(&r, c.latency.0).map(|v| v * c.latency.1).filter(|v| positive(*v));
         let power_mw = c.power.and_then(|i| number(&r, i)).filter(|v| *v > 0.0);
         let measured_energy = c.energy.and_then(|i| number(&r, i)).filter(|v| *v > 0.0);
         // The seed's schema carries the meter's energy; the Jetson files are power × latency.
-        let (Some(latency_ms), Some(energy_mwh)) =
-            (latency_ms, measured_energy.or_else(|| power_mw.zip(latency_ms).map(|(p, l)| p * l / 1e3 / 3600.0)))
+        let energy_mwh = measured_energy
+            .or_else(|| power_mw.zip(latency_ms).map(|(p, l)| p * l / 1e3 / 3600.0))
+            .filter(|e| positive(*e));
+        let power_mw = power_mw.or_else(|| energy_mwh.zip(latency_ms).map(|(e, l)| e * 3600.0 * 1e3 / l));
+        let (Some(latency_ms), Some(energy_mwh), Some(power_mw)) =
+            (latency_ms, energy_mwh, power_mw.filter(|p| positive(*p)))
         else {
             report.missing_measurement += 1;
             continue;
@@ -189,7 +199,7 @@ pub fn read_file(path: &Path, device: &str) -> Result<(Vec<Measurement>, ReadRep
                 .to_string(),
             features,
             latency_ms,
-            power_mw: power_mw.unwrap_or(energy_mwh * 3600.0 * 1e3 / latency_ms),
+            power_mw,
             energy_mwh,
         });
         report.rows += 1;

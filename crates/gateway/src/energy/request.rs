@@ -107,7 +107,13 @@ impl SeedRequest {
         };
         positive(obj, "size_mb", "size_mb", false)?;
         positive(obj, "throughput_iter_per_s", "throughput_iter_per_s", false)?;
-        let latency_ms = positive(obj, "latency_avg_s", "latency_avg_s", false)?.map(|s| s * 1e3);
+        // Like gmacs, checked again once scaled: a huge number of seconds is no finite number of ms.
+        let latency_ms = match positive(obj, "latency_avg_s", "latency_avg_s", false)? {
+            Some(s) if !(s * 1e3).is_finite() => {
+                return Err(err("latency_avg_s", format!("latency_avg_s {s} is too large (seconds)")));
+            }
+            s => s.map(|s| s * 1e3),
+        };
         let mut features = Features {
             macs: gmacs * 1e9,
             params,
@@ -318,6 +324,8 @@ mod tests {
         assert_eq!(field_of(with("gmacs", json!(1e308))), "gmacs");
         assert_eq!(field_of(with("size_mb", json!(-1))), "size_mb");
         assert_eq!(field_of(with("latency_avg_s", json!("0.012"))), "latency_avg_s");
+        // Found by fuzzing (crates/gateway/tests/fuzz_requests.rs): finite, but infinite in ms.
+        assert_eq!(field_of(with("latency_avg_s", json!(1.7e308))), "latency_avg_s");
         assert_eq!(field_of(with("throughput_iter_per_s", json!(false))), "throughput_iter_per_s");
         assert_eq!(field_of(with("device_type", json!("../etc"))), "device_type");
         assert_eq!(field_of(with("model_name", json!(3))), "model_name");

@@ -131,7 +131,7 @@ pub fn decode_request(json: &[u8], mut binary: &[u8]) -> ApiResult<(InferRequest
         };
         let data = match (input.datatype.as_str(), raw) {
             ("FP32", Some(bytes)) => {
-                if bytes.len() != count * 4 {
+                if count.checked_mul(4) != Some(bytes.len()) {
                     return Err(bad(format!(
                         "input {:?}: {} binary bytes for {count} FP32 values",
                         input.name,
@@ -141,7 +141,8 @@ pub fn decode_request(json: &[u8], mut binary: &[u8]) -> ApiResult<(InferRequest
                 InputData::Fp32(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
             }
             ("FP32", None) => {
-                let mut values = Vec::with_capacity(count);
+                // `count` comes from the client's shape: reserve no more than a JSON body can hold.
+                let mut values = Vec::with_capacity(count.min(json.len()));
                 flatten_numbers(input.data.as_ref().expect("checked above"), &mut values, count)
                     .map_err(|m| bad(format!("input {:?}: {m}", input.name)))?;
                 InputData::Fp32(values)
