@@ -144,6 +144,9 @@ pub struct ServerSection {
     pub cors_origins: Vec<String>,
     /// On SIGTERM, longest wait for in-flight requests before exiting.
     pub shutdown_timeout_s: f64,
+    /// Longest a client may take to send a request's headers before the connection is closed
+    /// (slow clients must not hold connections open forever).
+    pub header_read_timeout_s: f64,
     /// `text` or `json` log lines on stderr.
     pub log_format: String,
     /// Threads for HTTP and storage (0: one per core); inference has its own threads.
@@ -161,6 +164,7 @@ impl Default for ServerSection {
             metrics_require_key: false,
             cors_origins: Vec::new(),
             shutdown_timeout_s: 30.0,
+            header_read_timeout_s: 10.0,
             log_format: "text".into(),
             async_threads: 0,
         }
@@ -291,6 +295,9 @@ impl Config {
                 *burst = parse(key, v)?;
             }
         }
+        if let Some(v) = get("INFERGATE_HEADER_READ_TIMEOUT_S") {
+            self.server.header_read_timeout_s = parse("INFERGATE_HEADER_READ_TIMEOUT_S", v)?;
+        }
         if let Some(v) = get("INFERGATE_ASYNC_THREADS") {
             self.server.async_threads = parse("INFERGATE_ASYNC_THREADS", v)?;
         }
@@ -368,6 +375,10 @@ impl Config {
         let t = self.server.shutdown_timeout_s;
         if !(t.is_finite() && (0.0..=3600.0).contains(&t)) {
             bail!("server.shutdown_timeout_s must be between 0 and 3600 seconds");
+        }
+        let t = self.server.header_read_timeout_s;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            bail!("server.header_read_timeout_s must be more than 0 and at most 3600 seconds");
         }
         let s = &self.serving;
         let finite_nonneg = |v: f64| v.is_finite() && v >= 0.0;

@@ -142,8 +142,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         tracing::info!("shutting down: finishing the requests in flight (at most {:.0} s)", drain.as_secs_f64());
         let _ = signalled.send(());
     };
-    let server =
-        std::future::IntoFuture::into_future(axum::serve(listener, router(state)).with_graceful_shutdown(shutdown));
+    let header_timeout = std::time::Duration::from_secs_f64(config.server.header_read_timeout_s);
+    let server = serve_http(listener, router(state), header_timeout, shutdown);
     let deadline = async move {
         if on_signal.await.is_ok() {
             tokio::time::sleep(drain).await;
@@ -152,7 +152,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         }
     };
     tokio::select! {
-        served = server => served?,
+        () = server => {}
         _ = deadline => tracing::warn!("requests still running after {:.0} s; exiting anyway", drain.as_secs_f64()),
     }
     heartbeat.abort();
@@ -161,6 +161,53 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
         d.shutdown().await;
     }
     Ok(())
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for
+/// the open connections to finish their requests (idle ones are closed at once).
+///
+/// Like `axum::serve`, plus a limit on how long a client may take to send a request's headers
+/// (`server.header_read_timeout_s`): a connection that opens and trickles its headers, or sends
+/// nothing, is closed then, so slow clients cannot pile up connections (slowloris). Between
+/// keep-alive requests the same limit closes idle connections.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_read_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    // HTTP/1 only (and no upgrades, which the API does not use): detecting HTTP/2 would wait
+    // for the first bytes without any time limit.
+    let builder = builder.http1_only();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection closed: {e}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Starts the configured functions' backends (container workers are up when this returns);

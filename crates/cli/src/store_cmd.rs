@@ -2,10 +2,15 @@
 //! another one, e.g. from the data directory's SQLite file and `objects/` directory to a
 //! PostgreSQL database and an S3 bucket that several replicas share; verifies row counts and
 //! SHA-256s, and copies nothing the second time (see `infergate_store::transfer`).
+//!
+//! `infergate store check [--repair]`: every row that points at an object has it; objects and
+//! cache rows nothing points at are reported, and deleted with `--repair` (see
+//! `infergate_store::check`).
 
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use infergate_store::check::{check_store_with, CheckOptions, CheckReport};
 use infergate_store::transfer::{copy_store, TransferReport};
 use infergate_store::{redact_url, Store, StoreLocation};
 use std::path::{Path, PathBuf};
@@ -16,6 +21,26 @@ pub enum StoreCommand {
     /// Copy every row and object of one store into another (e.g. SQLite and a directory to
     /// PostgreSQL and S3), then verify counts and SHA-256s; running it again copies nothing.
     Migrate(MigrateArgs),
+    /// Check that every history row and model version has its object, and find objects and
+    /// cache rows nothing references (left by a crash); `--repair` deletes those orphans.
+    /// Exits non-zero when a row's object is missing (that cannot be repaired).
+    Check(CheckArgs),
+}
+
+/// `infergate store check …`
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Delete orphaned objects and orphaned cache rows (rows whose object is missing are only
+    /// reported, never deleted).
+    #[arg(long)]
+    pub repair: bool,
+    /// Objects and cache rows younger than this many seconds are left alone: they may belong
+    /// to a request in flight (an image is stored just before its row).
+    #[arg(long, default_value_t = 60.0)]
+    pub grace_s: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `infergate store migrate …`
@@ -48,6 +73,7 @@ pub struct MigrateArgs {
 pub async fn run(config: Config, cmd: StoreCommand) -> Result<()> {
     match cmd {
         StoreCommand::Migrate(args) => migrate(config, args).await,
+        StoreCommand::Check(args) => check(config, args).await,
     }
 }
 
@@ -260,6 +286,79 @@ async fn migrate(config: Config, args: MigrateArgs) -> Result<()> {
         if report.objects.is_some() { " and object" } else { "" }
     );
     Ok(())
+}
+
+async fn check(config: Config, args: CheckArgs) -> Result<()> {
+    if !args.grace_s.is_finite() || args.grace_s < 0.0 {
+        bail!("--grace-s must be a number of seconds, 0 or more (got {})", args.grace_s);
+    }
+    let store = config.server.open_store().await?;
+    let options = CheckOptions { repair: args.repair, grace: std::time::Duration::from_secs_f64(args.grace_s) };
+    let report = check_store_with(&store, &options).await.context("the check failed")?;
+    if args.json {
+        let mut doc = serde_json::to_value(&report)?;
+        doc["database"] = config.server.store_location().database_display().into();
+        doc["objects_store"] = store.objects().describe().into();
+        doc["rows_intact"] = report.rows_intact().into();
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_check(&config, &store, &report);
+    }
+    if !report.rows_intact() {
+        bail!(
+            "{} row(s) point at {} missing object(s); they cannot be repaired (restore the objects from a backup)",
+            report.missing.iter().map(|m| m.rows.len()).sum::<usize>(),
+            report.missing.len()
+        );
+    }
+    Ok(())
+}
+
+fn print_check(config: &Config, store: &Store, report: &CheckReport) {
+    println!("database: {}, objects {}", config.server.store_location().database_display(), store.objects());
+    println!(
+        "checked: {} inferences, {} model versions, {} cache rows, {} objects",
+        report.inferences, report.models, report.cache_rows, report.objects
+    );
+    for m in &report.missing {
+        let shown: Vec<&str> = m.rows.iter().take(5).map(String::as_str).collect();
+        let more = if m.rows.len() > shown.len() {
+            format!(" and {} more", m.rows.len() - shown.len())
+        } else {
+            String::new()
+        };
+        println!("MISSING {} (needed by {} {}{more})", m.key, m.table, shown.join(", "));
+    }
+    for o in &report.orphan_objects {
+        println!("orphan object {} ({} bytes, written {})", o.key, o.size, o.modified);
+    }
+    for c in &report.orphan_cache_rows {
+        println!("orphan cache row {} {} v{} ({})", c.image_sha256, c.model, c.version, c.reason);
+    }
+    if report.recent_unreferenced > 0 {
+        println!(
+            "{} unreferenced object(s) younger than {} s left alone (a request may be storing them; --grace-s 0 counts them)",
+            report.recent_unreferenced, report.grace_s
+        );
+    }
+    let orphans = report.orphan_objects.len() + report.orphan_cache_rows.len();
+    if report.repaired {
+        println!(
+            "repaired: {} orphan object(s) and {} cache row(s) deleted{}",
+            report.objects_deleted,
+            report.cache_rows_deleted,
+            if report.kept_in_use > 0 {
+                format!(", {} kept (referenced meanwhile)", report.kept_in_use)
+            } else {
+                String::new()
+            }
+        );
+    } else if orphans > 0 {
+        println!("{orphans} orphan(s): `infergate store check --repair` deletes them");
+    }
+    if report.missing.is_empty() {
+        println!("ok: every row has its object");
+    }
 }
 
 fn print_table(report: &TransferReport) {

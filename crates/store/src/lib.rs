@@ -5,6 +5,7 @@
 //! - [`models`]: the model registry (versions, the active one).
 //! - [`inferences`]: the classification history and the output cache.
 //! - [`alarms`]: alarms raised and cleared by the gateway.
+//! - [`check`]: the consistency check of rows against objects (`infergate store check`).
 //! - [`keys`]: API keys (hashed tokens, roles, per-key rates, revocation).
 //! - [`invocations`]: what the router forwarded, where it ran and how it went.
 //! - [`fleet`]: edge devices, deployments and their log, device telemetry.
@@ -12,6 +13,7 @@
 //! - [`objects`]: content-addressed blobs (uploaded images) in an `object_store`.
 
 pub mod alarms;
+pub mod check;
 pub mod fleet;
 pub mod inferences;
 pub mod invocations;

@@ -250,15 +250,23 @@ impl ObjectStoreHandle {
     ///
     /// The prefix matches whole path segments: `images` lists `images/ab/…` but not `images2/…`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        Ok(self.list_with_modified(prefix).await?.into_iter().map(|(info, _)| info).collect())
+    }
+
+    /// Like [`list`](Self::list), with when each object was last written.
+    pub async fn list_with_modified(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(ObjectInfo, chrono::DateTime<chrono::Utc>)>, StoreError> {
         let prefix = prefix.trim_matches('/');
         let prefix = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
-        let mut out: Vec<ObjectInfo> = self
+        let mut out: Vec<(ObjectInfo, chrono::DateTime<chrono::Utc>)> = self
             .inner
             .list(prefix.as_ref())
-            .map_ok(|meta| ObjectInfo { key: meta.location.to_string(), size: meta.size })
+            .map_ok(|meta| (ObjectInfo { key: meta.location.to_string(), size: meta.size }, meta.last_modified))
             .try_collect()
             .await?;
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
         Ok(out)
     }
 
