@@ -6,8 +6,10 @@
 # Measures, one after the other (never two loads at once), with the same load generator
 # (`infergate bench-http`), the same model and the same request bodies:
 #   1. the in-process floor: decode + preprocess + ONNX Runtime, no HTTP (c=1, c=sessions, c=8);
-#   2. `infergate serve` (release build) at c=1 and c=8, each from a fresh data directory;
-#   3. the Python peer (FastAPI + onnxruntime, `PEER_THREADS=1 uvicorn --workers 2`) at c=1, c=8.
+#   2. `infergate serve` (release build) at c=1, c=8 and c=32, each from a fresh data directory;
+#   3. the Python peer (FastAPI + onnxruntime, `PEER_THREADS=1 uvicorn --workers 2`) at c=1, c=8, c=32;
+#   and the resident memory of each after its c=8 and c=32 runs (peak RSS of the server process;
+#   the peer's master and workers summed).
 # Every body is an image from the cats/dogs set plus a unique ASCII tag after the JPEG
 # end-of-image marker, so the server's answer cache never answers (the bench checks that
 # every answer says "cached": false). Writes bench/RESULTS-serve.md.
@@ -100,6 +102,22 @@ bench "floor-c$floor_sessions" --floor --model "$model" --concurrency "$floor_se
 [ "$floor_sessions" = 8 ] ||
     bench floor-c8 --floor --model "$model" --concurrency 8 "${rt_args[@]+"${rt_args[@]}"}"
 
+# rss_kb PID: resident memory of PID and its children in kB (peak VmHWM for a single process,
+# the current VmRSS summed over a process tree such as uvicorn's master and workers).
+rss_kb() {
+    local pid="$1" kids total
+    kids="$(pgrep -P "$pid" || true)"
+    if [ -z "$kids" ]; then
+        sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$pid/status"
+        return
+    fi
+    total=0
+    for p in "$pid" $kids; do
+        total=$(( total + $(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || echo 0) ))
+    done
+    echo "$total"
+}
+
 # 2. The server. server_run NAME C: one measurement, from a fresh data directory.
 server_run() {
     start_server "$sessions" "$intra"
@@ -107,10 +125,12 @@ server_run() {
     # (the start-up warning that auth is off is expected here: the server runs without keys)
     { grep -E 'WARN|ERROR|panick' "$server_log" | grep -v 'auth is off' || true; } | head -5 >"$work/$1.log-issues"
     runtime_line="$(grep -m1 '^runtime:' "$server_log" || true)"
+    rss_kb "$server_pid" >"$work/$1.rss"
     stop "$server_pid"
 }
 server_run server-c1 1
 for k in $(seq 1 "$repeats"); do server_run "server-c8-r$k" 8; done
+server_run server-c32 32
 
 # 3. The peer. Its two workers share the listening socket, so which worker each keep-alive
 # connection lands on is chance: c=8 is repeated (new connections each time) and the split
@@ -123,7 +143,10 @@ for k in $(seq 1 "$repeats"); do
     watcher=$!
     bench "peer-c8-r$k" --url "$peer_url" --concurrency 8
     wait "$watcher" || true
+    rss_kb "$peer_pid" >"$work/peer-c8-r$k.rss"
 done
+bench peer-c32 --url "$peer_url" --concurrency 32
+rss_kb "$peer_pid" >"$work/peer-c32.rss"
 stop "$peer_pid"
 
 # Optional: server configurations.
@@ -155,7 +178,7 @@ def load(name):
     with open(os.path.join(work, name + ".json")) as f:
         return json.load(f)
 names = ["floor-c1", "floor-c" + fs] + ([] if fs == "8" else ["floor-c8"]) + \
-        ["server-c1", "server-c8", "peer-c1", "peer-c8"]
+        ["server-c1", "server-c8", "server-c32", "peer-c1", "peer-c8", "peer-c32"]
 repeats = int(E["BENCH_REPEATS"])
 r, runs = {}, {}
 for n in names:
@@ -259,6 +282,22 @@ if repeats > 1:
         verdict(rps("server-c8") / best["requests_per_s"] >= 1.15),
         p("server-c8", "p99") / best["latency_ms"]["p99"],
         verdict(p("server-c8", "p99") / best["latency_ms"]["p99"] <= 0.70)))
+t = rps("server-c32") / rps("peer-c32")
+w("- server / peer throughput at c=32: %.1f / %.1f req/s = **%.2f x**; p99 %.2f / %.2f ms = **%.2f**" % (
+    rps("server-c32"), rps("peer-c32"), t, p("server-c32", "p99"), p("peer-c32", "p99"),
+    p("server-c32", "p99") / p("peer-c32", "p99")))
+def rss(name):
+    try:
+        with open(os.path.join(work, name + ".rss")) as f:
+            return int(f.read().strip() or 0) / 1024
+    except (OSError, ValueError):
+        return 0
+mid = (repeats + 1) // 2
+srv, peer = rss("server-c8-r%d" % mid), rss("peer-c8-r%d" % mid)
+if srv and peer:
+    w("- resident memory after c=8: server %.0f MB (peak, one process), peer %.0f MB (master + 2 workers) ="
+      " **%.2f x** less for the server; after c=32: server %.0f MB, peer %.0f MB" % (
+        srv, peer, peer / srv, rss("server-c32"), rss("peer-c32")))
 every = [(n, x) for n in names for x in (runs.get(n) or [r[n]])]
 bad = [(n, x) for n, x in every if x["errors"]]
 uncached = all(x["cached_true"] == 0 and x["cached_false"] == x["ok"] for n, x in every if n.startswith("server"))
@@ -268,7 +307,7 @@ for n, x in every:
     for e in x["error_samples"]:
         w("  - %s: %s" % (n, e.replace("\n", " ")))
 issues = []
-for n in ["server-c1"] + ["server-c8-r%d" % k for k in range(1, repeats + 1)]:
+for n in ["server-c1", "server-c32"] + ["server-c8-r%d" % k for k in range(1, repeats + 1)]:
     with open(os.path.join(work, n + ".log-issues")) as f:
         issues += ["%s: %s" % (n, l.strip()) for l in f if l.strip()]
 w("- server log lines at WARN/ERROR during the measurements: %s" % ("none" if not issues else ""))

@@ -27,6 +27,10 @@ pub struct LoadArgs {
     /// the scenario's `payload_kb`).
     #[arg(long)]
     pub payload: Option<PathBuf>,
+    /// Append a per-request tag after each payload so that no two bodies are equal (for image
+    /// payloads: the picture is unchanged, but a caching server has to run every request).
+    #[arg(long)]
+    pub unique: bool,
     /// Content type of the payloads.
     #[arg(long, default_value = "application/octet-stream")]
     pub content_type: String,
@@ -107,14 +111,17 @@ pub async fn run(args: LoadArgs) -> Result<()> {
         scenario.duration_s(),
         scenario.duration_s() + args.timeout_s
     );
-    let (content_type, key) = (args.content_type.clone(), args.key.clone());
+    let (content_type, key, unique) = (args.content_type.clone(), args.key.clone(), args.unique);
     let deadline = Duration::from_secs_f64(scenario.duration_s() + args.timeout_s);
     let (samples, wall) = run_open_loop(&schedule, deadline, |i| {
         let mut req = client
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
             .timeout(timeout)
-            .body(payloads[i % payloads.len()].clone());
+            .body(match unique {
+                true => crate::bench_http::samples::tagged(&payloads[i % payloads.len()], "load", i as u64),
+                false => payloads[i % payloads.len()].clone(),
+            });
         if let Some(k) = &key {
             req = req.bearer_auth(k);
         }

@@ -19,7 +19,7 @@
 mod floor;
 mod http;
 mod report;
-mod samples;
+pub(crate) mod samples;
 
 use crate::config::Config;
 use crate::runtime_args::RuntimeOverrides;

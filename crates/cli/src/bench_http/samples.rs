@@ -19,11 +19,18 @@ pub(super) fn body_for(samples: &[Sample], index: u64, unique: bool, warmup: boo
     if !unique || s.mime == "application/json" {
         return (s.bytes.clone(), s.mime);
     }
-    let tag = format!("\n#infergate-bench {} {index:012}\n", if warmup { "warmup" } else { "request" });
-    let mut body = Vec::with_capacity(s.bytes.len() + tag.len());
-    body.extend_from_slice(&s.bytes);
+    (tagged(&s.bytes, if warmup { "warmup" } else { "request" }, index), s.mime)
+}
+
+/// `bytes` with a unique ASCII tag appended (`#infergate-bench KIND INDEX`): image decoders
+/// stop at the end of the image, so the picture is the same but no two bodies are equal and a
+/// server's answer cache never answers.
+pub(crate) fn tagged(bytes: &[u8], kind: &str, index: u64) -> Bytes {
+    let tag = format!("\n#infergate-bench {kind} {index:012}\n");
+    let mut body = Vec::with_capacity(bytes.len() + tag.len());
+    body.extend_from_slice(bytes);
     body.extend_from_slice(tag.as_bytes());
-    (Bytes::from(body), s.mime)
+    Bytes::from(body)
 }
 
 fn mime_of(path: &Path) -> Option<&'static str> {
