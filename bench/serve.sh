@@ -105,15 +105,16 @@ bench "floor-c$floor_sessions" --floor --model "$model" --concurrency "$floor_se
 # rss_kb PID: resident memory of PID and its children in kB (peak VmHWM for a single process,
 # the current VmRSS summed over a process tree such as uvicorn's master and workers).
 rss_kb() {
-    local pid="$1" kids total
+    local pid="$1" kids total kb
     kids="$(pgrep -P "$pid" || true)"
     if [ -z "$kids" ]; then
-        sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$pid/status"
+        sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status"
         return
     fi
     total=0
     for p in "$pid" $kids; do
-        total=$(( total + $(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || echo 0) ))
+        kb="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || true)"
+        total=$(( total + ${kb:-0} ))
     done
     echo "$total"
 }
