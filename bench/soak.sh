@@ -49,13 +49,13 @@ duration=$(( minutes * 60 ))
 cat >"$work/soak.yaml" <<EOF
 name: soak
 slo_ms: 1000
-workload: { type: soak, payload_kb: 30, memory_mb: 512, exec_ms: { dist: constant, value: 10 } }
+workload: { type: medium_processing, payload_kb: 30, memory_mb: 512, exec_ms: { dist: constant, value: 10 } }
 phases:
   - { duration_s: $duration, arrival_rate: $rate }
 EOF
 say "soak: $rate requests/s ($fraction of $max_rps) for $minutes min"
 ( while kill -0 "$server_pid" 2>/dev/null; do
-      echo "$(date +%s) $(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$server_pid/status")"
+      echo "$(date +%s) $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status")"
       sleep 10
   done ) >"$work/rss.txt" &
 sampler=$!
