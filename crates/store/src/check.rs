@@ -281,44 +281,11 @@ async fn repair(store: &Store, report: &mut CheckReport) -> Result<(), StoreErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inferences::{InferenceRecord, StoredImage};
+    use crate::inferences::InferenceRecord;
     use bytes::Bytes;
-    use infergate_core::{ClassifyResponse, ModelRef, Timings};
 
     fn record(id: &str, sha: &str) -> InferenceRecord {
-        let model = ModelRef { name: "m".into(), version: 1 };
-        InferenceRecord {
-            id: id.into(),
-            created_at: crate::now_rfc3339(),
-            model: model.clone(),
-            label: "cat".into(),
-            confidence: 0.9,
-            in_domain: true,
-            cached: false,
-            timings_ms: Timings::default(),
-            image: StoredImage {
-                sha256: sha.into(),
-                object_key: Store::image_key(sha),
-                content_type: "image/jpeg".into(),
-                size_bytes: 3,
-            },
-            client_id: None,
-            answer: ClassifyResponse {
-                request_id: id.into(),
-                model,
-                label: "cat".into(),
-                confidence: 0.9,
-                group_scores: None,
-                in_domain: true,
-                top_k: Vec::new(),
-                cached: false,
-                cold_start: false,
-                load_ms: None,
-                batch_size: None,
-                timings_ms: Timings::default(),
-                cost_usd: None,
-            },
-        }
+        crate::inferences::tests::record(id, &crate::now_rfc3339(), sha)
     }
 
     const NO_GRACE: CheckOptions = CheckOptions { repair: false, grace: Duration::ZERO };

@@ -313,11 +313,12 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bytes::Bytes;
 
-    fn record(id: &str, created_at: &str, sha: &str) -> InferenceRecord {
+    /// A history record of image `sha` answered "cat" (for this crate's tests).
+    pub(crate) fn record(id: &str, created_at: &str, sha: &str) -> InferenceRecord {
         let model = ModelRef { name: "m".into(), version: 1 };
         let answer = ClassifyResponse {
             request_id: id.into(),
