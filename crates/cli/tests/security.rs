@@ -366,14 +366,24 @@ async fn malformed_and_oversized_multipart_is_refused_and_stores_nothing() {
     }
     assert_eq!(records(&server, &admin).await, 0, "a refused request stored a record");
     assert_eq!(listing(&data.join("objects")), objects, "a refused request stored an image");
-    // Two `image` parts: the first is classified and the rest ignored (one record at most), never a 5xx.
+    // Two `image` parts, even two good ones: refused as ambiguous, nothing stored.
     let two = multipart(
         b,
-        &[(Some("image"), Some("a.jpg"), "image/jpeg", &dog), (Some("image"), Some("b.jpg"), "image/jpeg", b"junk")],
+        &[(Some("image"), Some("a.jpg"), "image/jpeg", &dog), (Some("image"), Some("b.jpg"), "image/jpeg", &dog)],
     );
     let (s, _, text) = send(Method::POST, &server.at("/v1/classify"), Key::Bearer(&admin), Some((&ct, two)), &[]).await;
-    assert!(s < 500, "two image parts: HTTP {s}: {text}");
-    assert!(records(&server, &admin).await <= 1);
+    assert_eq!(s, 400, "two image parts: {text}");
+    assert!(text.contains("duplicate_image"), "{text}");
+    assert_eq!(records(&server, &admin).await, 0, "two image parts stored a record");
+    assert_eq!(listing(&data.join("objects")), objects, "two image parts stored an image");
+    // Other fields beside the one image are read and ignored.
+    let extra = multipart(
+        b,
+        &[(Some("note"), None, "text/plain", b"hello"), (Some("image"), Some("a.jpg"), "image/jpeg", &dog)],
+    );
+    let (s, _, text) =
+        send(Method::POST, &server.at("/v1/classify"), Key::Bearer(&admin), Some((&ct, extra)), &[]).await;
+    assert_eq!(s, 200, "an image with another field: {text}");
     let (s, _, _) = send(Method::GET, &server.at("/v2/health/live"), Key::None, None, &[]).await;
     assert_eq!(s, 200, "the server is up");
 }

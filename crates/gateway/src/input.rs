@@ -88,21 +88,29 @@ async fn from_multipart(req: Request) -> ApiResult<Bytes> {
     let mut form = Multipart::from_request(req, &())
         .await
         .map_err(|e| ApiError::bad_request("bad_multipart", format!("malformed multipart body: {e}")))?;
-    loop {
-        let field = form.next_field().await.map_err(multipart_error)?;
-        let Some(field) = field else {
-            return Err(ApiError::bad_request("missing_image", "the multipart form has no `image` field"));
-        };
-        if field.name() == Some("image") {
-            if let Some(t) = field.content_type() {
-                let t = t.to_ascii_lowercase();
-                if t.starts_with("image/") && ImageFormatKind::from_mime(&t).is_none() {
-                    return Err(ApiError::unsupported_media(format!("{t} is not supported: send JPEG, PNG or WebP")));
-                }
-            }
-            return field.bytes().await.map_err(multipart_error);
+    let mut image = None;
+    // Every part is read (within the body limit) so that a second `image` part is refused
+    // rather than silently ignored: one request classifies one image.
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("image") {
+            field.bytes().await.map_err(multipart_error)?;
+            continue;
         }
+        if image.is_some() {
+            return Err(ApiError::bad_request(
+                "duplicate_image",
+                "the multipart form has more than one `image` part: send one image per request",
+            ));
+        }
+        if let Some(t) = field.content_type() {
+            let t = t.to_ascii_lowercase();
+            if t.starts_with("image/") && ImageFormatKind::from_mime(&t).is_none() {
+                return Err(ApiError::unsupported_media(format!("{t} is not supported: send JPEG, PNG or WebP")));
+            }
+        }
+        image = Some(field.bytes().await.map_err(multipart_error)?);
     }
+    image.ok_or_else(|| ApiError::bad_request("missing_image", "the multipart form has no `image` field"))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
