@@ -100,6 +100,9 @@ pub async fn classify_image(
     let mut timings = Timings::default();
     let hit = store.cached_output(&sha256, &spec.name, spec.version).await?;
     state.metrics().cache_lookup(spec, hit.is_some());
+    // Whether the image object was there before this request (a cache hit, or the same bytes
+    // stored earlier): then it must be confirmed once the row is in (see below).
+    let mut reused_object = true;
     let (logits, cached, ran) = match hit {
         Some(hit) => (hit.logits, true, None),
         None => {
@@ -113,7 +116,9 @@ pub async fn classify_image(
             timings.queue = run.queued.as_secs_f64() * 1e3;
             timings.inference = run.compute.as_secs_f64() * 1e3;
             // The image was being written while the model ran; the row waits for it.
-            image_stored.await.map_err(|e| ApiError::internal(format!("image store task failed: {e}")))??;
+            let created =
+                image_stored.await.map_err(|e| ApiError::internal(format!("image store task failed: {e}")))??;
+            reused_object = !created;
             (run.output.data, false, Some((run.load_ms, run.batch_size)))
         }
     };
@@ -159,11 +164,21 @@ pub async fn classify_image(
     };
     // A cached answer's image is already stored (its output was cached with it).
     store.insert_inference(&record, (!cached).then_some(logits.as_slice())).await?;
+    if reused_object {
+        // A cleanup that found no row for this image (history deletion, `store check
+        // --repair`) may have deleted it after this request saw it: with the row in, no
+        // cleanup can delete it any more, so store it again if it is gone.
+        let key = &record.image.object_key;
+        if store.objects().restore_if_missing(key, image).await? {
+            tracing::warn!(key = %key, "the image was deleted by a concurrent cleanup while its row was written; stored again");
+        }
+    }
     Ok(answer)
 }
 
-/// A pending write of the image to the object store.
-type ImageWrite = tokio::task::JoinHandle<Result<(), infergate_store::StoreError>>;
+/// A pending write of the image to the object store; resolves to whether it created the
+/// object (false: the same bytes were there already).
+type ImageWrite = tokio::task::JoinHandle<Result<bool, infergate_store::StoreError>>;
 
 /// Starts writing the image under its content address; called once the image has decoded,
 /// so bad input is never stored.

@@ -118,7 +118,7 @@ pub async fn add_model(
         ArtifactSource::File(p) => p.display().to_string(),
         ArtifactSource::Url(u) => u.clone(),
     };
-    Ok(store
+    let added = store
         .add_model_version(NewModelVersion {
             name: req.name,
             version: req.version,
@@ -132,7 +132,12 @@ pub async fn add_model(
             source,
             activate: req.activate,
         })
-        .await?)
+        .await?;
+    // Now that a row references it, make sure a concurrent `store check --repair` did not
+    // take the file for an orphan between the upload and the row (it holds
+    // `pause_reference_writes` while it deletes, so this sees its final state).
+    store.objects().put_file_if_absent(&added.artifact_path, &local).await?;
+    Ok(added)
 }
 
 fn normalise_hex(s: &str) -> Result<String, RegistryError> {

@@ -236,7 +236,8 @@ pub async fn check_store_with(store: &Store, options: &CheckOptions) -> Result<C
 
 /// Deletes what `report` found orphaned: cache rows first (so that no cached answer can point
 /// at an image about to go), then the objects, each batch checked once more for rows that
-/// started to reference it since the check began.
+/// started to reference it since the check began, with reference writes paused from that
+/// check to the last delete ([`Store::pause_reference_writes`]).
 async fn repair(store: &Store, report: &mut CheckReport) -> Result<(), StoreError> {
     report.repaired = true;
     for row in &report.orphan_cache_rows {
@@ -248,7 +249,9 @@ async fn repair(store: &Store, report: &mut CheckReport) -> Result<(), StoreErro
             .await?;
         report.cache_rows_deleted += deleted.rows_affected();
     }
-    for batch in report.orphan_objects.chunks(200) {
+    // Small batches: writers wait while one is checked and deleted.
+    for batch in report.orphan_objects.chunks(50) {
+        let mut tx = store.pause_reference_writes().await?;
         let (images, models): (Vec<&OrphanObject>, Vec<&OrphanObject>) =
             batch.iter().partition(|o| o.key.starts_with("images/"));
         let mut in_use: HashSet<String> = HashSet::new();
@@ -264,7 +267,7 @@ async fn repair(store: &Store, report: &mut CheckReport) -> Result<(), StoreErro
             for o in keys {
                 query = query.bind(&o.key);
             }
-            in_use.extend(query.fetch_all(store.db()).await?);
+            in_use.extend(query.fetch_all(&mut *tx).await?);
         }
         for o in batch {
             if in_use.contains(&o.key) {
@@ -274,6 +277,7 @@ async fn repair(store: &Store, report: &mut CheckReport) -> Result<(), StoreErro
             store.objects().delete(&o.key).await?;
             report.objects_deleted += 1;
         }
+        tx.commit().await?;
     }
     Ok(())
 }
@@ -354,6 +358,43 @@ mod tests {
             let report = check_store_with(store, &NO_GRACE).await.unwrap();
             assert!(report.orphan_objects.is_empty() && report.orphan_cache_rows.is_empty(), "{label}: {report:?}");
             assert_eq!(report.rows_missing_objects(), 1, "{label}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cleanup_and_a_writer_reusing_the_same_object_never_leave_a_row_without_it() {
+        for backend in crate::testing::each_backend().await {
+            let label = backend.label;
+            let store = &backend.store;
+            let objects = store.objects();
+            let (first, second) = ("ab".repeat(32), "cd".repeat(32));
+            let img = Bytes::from_static(b"img");
+            // While a cleanup holds the pause, a history row cannot be written.
+            let paused = store.pause_reference_writes().await.unwrap();
+            let writer = tokio::spawn({
+                let (store, first) = (store.clone(), first.clone());
+                async move { store.insert_inference(&record("r-1", &first), None).await }
+            });
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(!writer.is_finished(), "{label}: a row was written while reference writes were paused");
+            paused.rollback().await.unwrap();
+            writer.await.unwrap().unwrap();
+            assert!(store.get_inference("r-1").await.unwrap().is_some(), "{label}");
+
+            // The writer's side: an orphan from earlier is reused by a request (put_if_absent
+            // says it did not create it), a repair deletes it before the request's row is in,
+            // then the row goes in and the writer confirms the object, storing it again.
+            let key = Store::image_key(&second);
+            assert!(objects.put_if_absent(&key, img.clone()).await.unwrap(), "{label}: created");
+            assert!(!objects.put_if_absent(&key, img.clone()).await.unwrap(), "{label}: reused");
+            let report = check_store_with(store, &CheckOptions { repair: true, grace: Duration::ZERO }).await.unwrap();
+            assert!(report.orphan_objects.iter().any(|o| o.key == key), "{label}: {report:?}");
+            assert!(!objects.exists(&key).await.unwrap(), "{label}");
+            store.insert_inference(&record("r-2", &second), None).await.unwrap();
+            assert!(objects.restore_if_missing(&key, img.clone()).await.unwrap(), "{label}: restored");
+            assert!(!objects.restore_if_missing(&key, img.clone()).await.unwrap(), "{label}: already there");
+            let report = check_store_with(store, &NO_GRACE).await.unwrap();
+            assert!(report.missing.iter().all(|m| m.key != key), "{label}: {report:?}");
         }
     }
 

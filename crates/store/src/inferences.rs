@@ -294,14 +294,18 @@ impl Store {
     /// never point at a missing image) and then its object.
     async fn drop_unreferenced_images(&self, shas: &[String]) -> Result<(), StoreError> {
         for sha in shas {
+            // Checked and deleted with reference writes paused: a request storing the same
+            // image cannot add its row in between (see `pause_reference_writes`).
+            let mut tx = self.pause_reference_writes().await?;
             let still: Option<i64> = sqlx::query_scalar("SELECT 1 FROM inferences WHERE image_sha256 = $1 LIMIT 1")
                 .bind(sha)
-                .fetch_optional(&self.db)
+                .fetch_optional(&mut *tx)
                 .await?;
             if still.is_none() {
-                sqlx::query("DELETE FROM output_cache WHERE image_sha256 = $1").bind(sha).execute(&self.db).await?;
+                sqlx::query("DELETE FROM output_cache WHERE image_sha256 = $1").bind(sha).execute(&mut *tx).await?;
                 self.objects.delete(&Self::image_key(sha)).await?;
             }
+            tx.commit().await?;
         }
         Ok(())
     }

@@ -175,6 +175,26 @@ impl Store {
         }
     }
 
+    /// A transaction during which no other connection can add or change a row that points
+    /// at an object (`inferences`, `models`): SQLite's write lock (`BEGIN IMMEDIATE`), on
+    /// PostgreSQL a `SHARE` lock on both tables (reads go on; writers wait).
+    ///
+    /// Code that deletes an object because no row references it checks the rows and deletes
+    /// the object inside one of these, so a row cannot appear between the check and the
+    /// delete; a writer that reused an existing object then confirms it is still there once
+    /// its row is in ([`ObjectStoreHandle::restore_if_missing`]). Hold it briefly: writers
+    /// wait for it (SQLite's busy timeout is 10 s).
+    pub async fn pause_reference_writes(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        match self.dialect {
+            Dialect::Sqlite => self.write_tx().await,
+            Dialect::Postgres => {
+                let mut tx = self.db.begin().await?;
+                sqlx::query("LOCK TABLE inferences, models IN SHARE MODE").execute(&mut *tx).await?;
+                Ok(tx)
+            }
+        }
+    }
+
     /// The database pool (for crates that add their own tables later).
     pub fn db(&self) -> &AnyPool {
         &self.db

@@ -174,16 +174,32 @@ impl ObjectStoreHandle {
         format!("images/{}/{}", &sha256_hex[..2.min(sha256_hex.len())], sha256_hex)
     }
 
-    /// Stores `bytes` under `key` unless something is already there (same hash, same bytes).
+    /// Stores `bytes` under `key` unless something is already there (same hash, same bytes);
+    /// returns whether this call created the object.
     ///
     /// On S3 this is a conditional put (`If-None-Match: *`), which AWS S3 and most
     /// S3-compatible servers support.
-    pub async fn put_if_absent(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
+    pub async fn put_if_absent(&self, key: &str, bytes: Bytes) -> Result<bool, StoreError> {
         let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
         match self.inner.put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts).await {
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Stores `bytes` under `key` again if the object is gone; returns whether it had to.
+    ///
+    /// For a writer that found its object already there and then wrote a row pointing at it:
+    /// a concurrent cleanup (history deletion, `store check --repair`) may have deleted the
+    /// object between the two, and such a cleanup holds [`crate::Store::pause_reference_writes`]
+    /// while it deletes, so once the row is in, this check sees the final state.
+    pub async fn restore_if_missing(&self, key: &str, bytes: Bytes) -> Result<bool, StoreError> {
+        if self.exists(key).await? {
+            return Ok(false);
+        }
+        self.put(key, bytes).await?;
+        Ok(true)
     }
 
     /// Stores `bytes` under `key`, replacing whatever is there.
