@@ -112,6 +112,8 @@ pub async fn run(args: LoadArgs) -> Result<()> {
         scenario.duration_s() + args.timeout_s
     );
     let (content_type, key, unique) = (args.content_type.clone(), args.key.clone(), args.unique);
+    // The seed is in the tag: runs with different seeds never send the same body.
+    let tag_kind = format!("load-{}", args.seed);
     let deadline = Duration::from_secs_f64(scenario.duration_s() + args.timeout_s);
     let (samples, wall) = run_open_loop(&schedule, deadline, |i| {
         let mut req = client
@@ -119,7 +121,7 @@ pub async fn run(args: LoadArgs) -> Result<()> {
             .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
             .timeout(timeout)
             .body(match unique {
-                true => crate::bench_http::samples::tagged(&payloads[i % payloads.len()], "load", i as u64),
+                true => crate::bench_http::samples::tagged(&payloads[i % payloads.len()], &tag_kind, i as u64),
                 false => payloads[i % payloads.len()].clone(),
             });
         if let Some(k) = &key {

@@ -17,6 +17,9 @@
 //!
 //! `exec_ms` is `constant {value}`, `exponential {mean}`, `lognormal {median, sigma}` or
 //! `empirical {percentiles: [[p, ms], …]}` (e.g. an Azure trace's duration percentiles).
+//! `arrivals: poisson` (the default: independent arrivals, as from many users) or `uniform`
+//! (evenly spaced at the rate, a constant pacer as in wrk2 or vegeta: for soak and capacity
+//! tests, where Poisson bursts would measure the arrivals' own queueing).
 
 use crate::sim::Request;
 use rand::rngs::ChaCha8Rng;
@@ -155,6 +158,17 @@ pub struct Phase {
     pub pause: Option<f64>,
 }
 
+/// How arrivals are spaced within a phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    /// A Poisson process at the phase's rate (exponential gaps).
+    #[default]
+    Poisson,
+    /// Evenly spaced at the phase's rate (a constant pacer).
+    Uniform,
+}
+
 /// A whole scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,6 +176,9 @@ pub struct Scenario {
     /// A name for reports.
     #[serde(default)]
     pub name: Option<String>,
+    /// How arrivals are spaced (Poisson unless given).
+    #[serde(default)]
+    pub arrivals: Arrivals,
     /// The phases, in order.
     pub phases: Vec<Phase>,
     /// What each request does.
@@ -213,8 +230,9 @@ impl Scenario {
         self.phases.iter().map(|p| p.pause.or(p.duration_s).unwrap_or(0.0)).sum()
     }
 
-    /// The request stream: Poisson arrivals at each phase's (linearly ramping) rate, execution
-    /// times drawn from the workload; the same seed always gives the same stream.
+    /// The request stream: arrivals at each phase's (linearly ramping) rate, Poisson or evenly
+    /// spaced ([`Arrivals`]), execution times drawn from the workload; the same seed always
+    /// gives the same stream.
     pub fn requests(&self, seed: u64) -> Vec<Request> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut out = Vec::new();
@@ -223,23 +241,59 @@ impl Scenario {
             let length = p.pause.or(p.duration_s).unwrap_or(0.0);
             if let (None, Some(r0)) = (p.pause, p.arrival_rate) {
                 let r1 = p.ramp_to.unwrap_or(r0);
-                let peak = r0.max(r1);
-                let mut t = 0.0;
-                // Thinning: candidates at the peak rate, kept with probability rate(t) / peak.
-                while peak > 0.0 && t < length {
-                    t += -unit(&mut rng).ln() / peak;
-                    if t >= length {
-                        break;
-                    }
-                    let rate = r0 + (r1 - r0) * t / length;
-                    if rng.random_range(0.0..1.0) * peak < rate {
-                        let exec_ms = self.workload.exec_ms.sample(&mut rng).max(0.0);
-                        out.push(Request { arrival_s: start + t, exec_ms });
-                    }
+                let mut arrive = |rng: &mut ChaCha8Rng, t: f64| {
+                    let exec_ms = self.workload.exec_ms.sample(rng).max(0.0);
+                    out.push(Request { arrival_s: start + t, exec_ms });
+                };
+                match self.arrivals {
+                    Arrivals::Poisson => poisson_times(&mut rng, r0, r1, length, arrive),
+                    Arrivals::Uniform => uniform_times(r0, r1, length).into_iter().for_each(|t| arrive(&mut rng, t)),
                 }
             }
             start += length;
         }
         out
     }
+}
+
+/// Poisson arrival times in `[0, length)` at a rate ramping linearly from `r0` to `r1`, by
+/// thinning: candidates at the peak rate, each kept with probability rate(t) / peak. Each is
+/// handed to `arrive` as it is drawn (which may draw from `rng` too: the stream of a seed is
+/// the one it always was).
+fn poisson_times(rng: &mut ChaCha8Rng, r0: f64, r1: f64, length: f64, mut arrive: impl FnMut(&mut ChaCha8Rng, f64)) {
+    let peak = r0.max(r1);
+    let mut t = 0.0;
+    while peak > 0.0 && t < length {
+        t += -unit(rng).ln() / peak;
+        if t >= length {
+            break;
+        }
+        let rate = r0 + (r1 - r0) * t / length;
+        if rng.random_range(0.0..1.0) * peak < rate {
+            arrive(rng, t);
+        }
+    }
+}
+
+/// Evenly spaced arrival times in `[0, length)` at a rate ramping linearly from `r0` to `r1`:
+/// the k-th (from 0) is where the expected count, r0·t + (r1 − r0)·t² / (2·length), reaches k + ½.
+fn uniform_times(r0: f64, r1: f64, length: f64) -> Vec<f64> {
+    let a = if length > 0.0 { (r1 - r0) / (2.0 * length) } else { 0.0 };
+    let total = r0 * length + a * length * length;
+    let mut out = Vec::new();
+    let mut k = 0.5;
+    while k < total {
+        let t = if a.abs() < 1e-12 {
+            k / r0
+        } else {
+            // The root of a·t² + r0·t − k = 0 that lies in [0, length].
+            (-r0 + (r0 * r0 + 4.0 * a * k).max(0.0).sqrt()) / (2.0 * a)
+        };
+        if !(t.is_finite() && t < length) {
+            break;
+        }
+        out.push(t.max(0.0));
+        k += 1.0;
+    }
+    out
 }

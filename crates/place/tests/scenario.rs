@@ -1,7 +1,7 @@
 //! Scenario files: parsing, refusals naming the field, and the generated stream (rates,
 //! ramps, pauses, execution-time distributions, determinism).
 
-use infergate_place::scenario::{Distribution, Scenario, WorkloadType};
+use infergate_place::scenario::{Arrivals, Distribution, Scenario, WorkloadType};
 use rand::rngs::ChaCha8Rng;
 use rand::SeedableRng;
 
@@ -43,6 +43,43 @@ fn parses_and_generates_the_phases() {
     // Deterministic per seed.
     assert_eq!(s.requests(42), requests);
     assert_ne!(s.requests(43), requests);
+}
+
+#[test]
+fn uniform_arrivals_are_evenly_spaced_at_the_rate() {
+    let s = Scenario::from_yaml(&format!("arrivals: uniform\n{EXAMPLE}")).unwrap();
+    assert_eq!(s.arrivals, Arrivals::Uniform);
+    let requests = s.requests(42);
+    let times: Vec<f64> = requests.iter().map(|r| r.arrival_s).collect();
+    let count = |from: f64, to: f64| times.iter().filter(|&&t| t >= from && t < to).count();
+    // Phase 1: exactly 2/s for 600 s, half a gap from the start, 0.5 s apart.
+    assert_eq!(count(0.0, 600.0), 1200);
+    assert!((times[0] - 0.25).abs() < 1e-9, "{}", times[0]);
+    assert!(times[..1200].windows(2).all(|w| (w[1] - w[0] - 0.5).abs() < 1e-9));
+    // Phase 2 ramps 0 → 20/s: 6000 requests, a quarter in the first half, gaps shrinking.
+    let (first, second) = (count(600.0, 900.0), count(900.0, 1200.0));
+    assert_eq!(first + second, 6000);
+    assert!((first as i64 - 1500).abs() <= 1, "{first}");
+    let ramp = &times[1200..7200];
+    assert!(ramp.windows(3).all(|w| w[2] - w[1] <= w[1] - w[0] + 1e-9), "gaps shrink as the rate rises");
+    assert_eq!(count(1200.0, 1320.0), 0, "nothing during the pause");
+    assert_eq!(count(1320.0, 1380.0), 300);
+    // A falling ramp: 20 → 0/s over 100 s is 1000 requests, three quarters in the first half.
+    let down = Scenario::from_yaml(&format!(
+        "arrivals: uniform\n{}",
+        EXAMPLE.replace(
+            "{ duration_s: 600, arrival_rate: 0, ramp_to: 20 }",
+            "{ duration_s: 100, arrival_rate: 20, ramp_to: 0 }"
+        )
+    ))
+    .unwrap();
+    let t: Vec<f64> =
+        down.requests(1).iter().map(|r| r.arrival_s - 600.0).filter(|&t| (0.0..100.0).contains(&t)).collect();
+    assert_eq!(t.len(), 1000);
+    assert!((t.iter().filter(|&&x| x < 50.0).count() as i64 - 750).abs() <= 1);
+    // Poisson stays the default, and other values are refused.
+    assert_eq!(Scenario::from_yaml(EXAMPLE).unwrap().arrivals, Arrivals::Poisson);
+    assert!(Scenario::from_yaml(&format!("arrivals: bursty\n{EXAMPLE}")).unwrap_err().contains("unknown variant"));
 }
 
 #[test]
