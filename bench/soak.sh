@@ -46,6 +46,8 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "building (cargo build --release -p infergate)"
 cargo build --release -p infergate
 scripts/setup
+# Let the build's (or anything else's) dirty pages reach the disk before measuring.
+sync
 
 start_server "" ""
 if [ -n "$fixed_rate" ]; then
@@ -80,8 +82,15 @@ else
     echo '{"requests": 0, "errors": 0, "p50_ms": 0, "p99_ms": 0}' >"$work/warmup.json"
 fi
 say "soak: $rate requests/s ($fraction of $max_rps, $arrivals arrivals) for $minutes min"
+# Every 10 s: the time, the server's RSS (kB), the machine's CPU jiffies (total, iowait,
+# steal) and, where the kernel has PSI, the microseconds all tasks were stalled on I/O and
+# some task waited for a CPU: so that a bad minute can be told apart from a busy machine.
 ( while kill -0 "$server_pid" 2>/dev/null; do
-      echo "$(date +%s) $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status")"
+      rss="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status")"
+      cpu="$(awk '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print t, $6, $9}' /proc/stat)"
+      io="$(sed -n 's/^full .*total=\([0-9]*\)/\1/p' /proc/pressure/io 2>/dev/null || true)"
+      cpu_some="$(sed -n 's/^some .*total=\([0-9]*\)/\1/p' /proc/pressure/cpu 2>/dev/null || true)"
+      echo "$(date +%s) $rss $cpu ${io:-nan} ${cpu_some:-nan}"
       sleep 10
   done ) >"$work/rss.txt" &
 sampler=$!
@@ -101,6 +110,9 @@ work, out = sys.argv[1], sys.argv[2]
 E = os.environ
 s = json.load(open(os.path.join(work, "summary.json")))
 rows = list(csv.DictReader(open(os.path.join(work, "latencies.csv"))))
+def p50(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else float("nan")
 def p99(xs):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(0.99 * len(xs)))] if xs else float("nan")
@@ -108,18 +120,33 @@ end = max(float(r["scheduled_s"]) for r in rows)
 first = [float(r["latency_ms"]) for r in rows if float(r["scheduled_s"]) < 60]
 last = [float(r["latency_ms"]) for r in rows if float(r["scheduled_s"]) >= end - 60]
 t0 = int(E["BENCH_T0"])
-rss = [(int(t) - t0, int(kb)) for t, kb in (l.split() for l in open(os.path.join(work, "rss.txt")) if len(l.split()) == 2)]
+samples = [l.split() for l in open(os.path.join(work, "rss.txt")) if len(l.split()) == 7]
+rss = [(int(x[0]) - t0, int(x[1])) for x in samples]
+def machine(a, b):
+    """CPU iowait and steal (% of all CPU time), I/O full stall and CPU wait (% of wall time)."""
+    jiffies = float(b[2]) - float(a[2]) or 1.0
+    wall_us = (int(b[0]) - int(a[0])) * 1e6 or 1.0
+    pct = lambda i: (float(b[i]) - float(a[i])) / wall_us * 100
+    return ((float(b[3]) - float(a[3])) / jiffies * 100, (float(b[4]) - float(a[4])) / jiffies * 100, pct(5), pct(6))
 during = [(t, kb) for t, kb in rss if t >= 60]
 rss_first, rss_last = (during[0][1], during[-1][1]) if during else (0, 0)
 growth = (rss_last - rss_first) / rss_first * 100 if rss_first else float("nan")
 drift = (p99(last) - p99(first)) / p99(first) * 100
 minutes = [[] for _ in range(int(end // 60) + 1)]
+errs_per_minute = [0] * len(minutes)
+for r in rows:
+    if r["error"]:
+        errs_per_minute[int(float(r["scheduled_s"]) // 60)] += 1
 tens = [[] for _ in range(6)]
 for r in rows:
     t, ms = float(r["scheduled_s"]), float(r["latency_ms"])
     minutes[int(t // 60)].append(ms)
     if t < 60:
         tens[int(t // 10)].append(ms)
+per_minute_machine = []
+for m in range(len(minutes)):
+    inside = [x for x in samples if m * 60 <= int(x[0]) - t0 <= (m + 1) * 60]
+    per_minute_machine.append(machine(inside[0], inside[-1]) if len(inside) >= 2 else None)
 if os.environ.get("SOAK_KEEP"):
     import shutil
     shutil.copy(os.path.join(work, "latencies.csv"), os.environ["SOAK_KEEP"])
@@ -149,7 +176,14 @@ w = ["# Soak: steady load on `infergate serve`", "",
          rss_first / 1024, rss_last / 1024, growth, v(growth < 10)),
      "- p99 of the last minute vs the first: %.1f ms vs %.1f ms = %+.1f %% (target within 20 %%): %s" % (
          p99(last), p99(first), drift, v(abs(drift) <= 20)),
-     "- p99 per minute (ms): " + ", ".join("%.1f" % p99(m) for m in minutes if m),
+     "",
+     "| minute | requests | errors | p50 ms | p99 ms | CPU iowait % | CPU steal % | I/O full stall % | CPU wait (PSI some) % |",
+     "|---|---|---|---|---|---|---|---|---|",
+     *["| %d | %d | %d | %.1f | %.1f | %s |" % (
+         i + 1, len(m), errs_per_minute[i], p50(m), p99(m),
+         " | ".join("%.1f" % x for x in per_minute_machine[i]) if per_minute_machine[i] else "n/a | n/a | n/a | n/a")
+       for i, m in enumerate(minutes) if m],
+     "",
      "- p99 per 10 s in the first minute (ms): " + ", ".join("%.1f" % p99(t) for t in tens if t),
      "- RSS samples (s since the load started: MB): " + ", ".join("%d: %.0f" % (t, kb / 1024) for t, kb in rss[::6]),
      "- server log lines at WARN/ERROR: " + (E["BENCH_ISSUES"].replace("\n", "; ")[:500] or "none")]
