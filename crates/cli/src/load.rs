@@ -112,18 +112,14 @@ pub async fn run(args: LoadArgs) -> Result<()> {
         scenario.duration_s() + args.timeout_s
     );
     let (content_type, key, unique) = (args.content_type.clone(), args.key.clone(), args.unique);
-    // The seed is in the tag: runs with different seeds never send the same body.
-    let tag_kind = format!("load-{}", args.seed);
+    let seed = args.seed;
     let deadline = Duration::from_secs_f64(scenario.duration_s() + args.timeout_s);
     let (samples, wall) = run_open_loop(&schedule, deadline, |i| {
         let mut req = client
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
             .timeout(timeout)
-            .body(match unique {
-                true => crate::bench_http::samples::tagged(&payloads[i % payloads.len()], &tag_kind, i as u64),
-                false => payloads[i % payloads.len()].clone(),
-            });
+            .body(request_body(&payloads, i, unique.then_some(seed)));
         if let Some(k) = &key {
             req = req.bearer_auth(k);
         }
@@ -182,4 +178,31 @@ pub async fn run(args: LoadArgs) -> Result<()> {
     }
     eprintln!("raw latencies: {}", args.out.display());
     Ok(())
+}
+
+/// The body of request `i`: payload `i` (round robin), with a tag naming the run's seed and `i`
+/// when `unique_for_seed` is given, so that no two requests send the same bytes, within a run
+/// or across runs with different seeds.
+fn request_body(payloads: &[Bytes], i: usize, unique_for_seed: Option<u64>) -> Bytes {
+    let payload = &payloads[i % payloads.len()];
+    match unique_for_seed {
+        Some(seed) => crate::bench_http::samples::tagged(payload, &format!("load-{seed}"), i as u64),
+        None => payload.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_bodies_differ_per_request_and_per_seed() {
+        let payloads = [Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        assert_eq!(request_body(&payloads, 2, None), payloads[0]);
+        let body = |i, seed| request_body(&payloads, i, Some(seed));
+        assert!(body(2, 0).starts_with(b"a"), "the payload comes first");
+        assert_ne!(body(0, 0), body(2, 0), "same payload, other request");
+        assert_ne!(body(0, 0), body(0, 1), "same request, other seed");
+        assert_eq!(body(3, 7), body(3, 7), "deterministic");
+    }
 }
