@@ -9,11 +9,6 @@ use infergate_core::fleet::DeployCommand;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
-}
-
 fn check(cmd: &DeployCommand) {
     match validate(cmd) {
         Ok(hash) => {
@@ -123,8 +118,6 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn structured_commands(cmd in command()) {
         check(&cmd);

@@ -7,11 +7,6 @@ use infergate_energy::dataset::{read_file, ReadReport};
 use proptest::prelude::*;
 use std::path::Path;
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
-}
-
 const JETSON: &[&str] = &[
     "Model Name",
     "Layers",
@@ -108,8 +103,6 @@ fn check(bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn jetson_schema(bytes in csv_text(JETSON)) {
         check(&bytes);

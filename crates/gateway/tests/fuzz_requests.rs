@@ -13,11 +13,6 @@ use infergate_runtime::ImageFormatKind;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
-}
-
 /// Awkward scalars: huge, tiny, negative, NaN-like strings, unicode, empty.
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -182,8 +177,6 @@ fn check_decoded(json: &[u8], binary: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn oip_round_trip(inputs in prop::collection::vec(oip_input(), 1..4)) {
         let (json, binary) = encode_request(&inputs);
@@ -263,8 +256,6 @@ proptest! {
 // ---- image bodies ----------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn base64_round_trip(bytes in prop::collection::vec(any::<u8>(), 0..64), engine in 0usize..4, prefix in any::<bool>(), wrap in 1usize..20) {
         use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -369,8 +360,6 @@ fn check_energy(v: &Value) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn energy_bodies_arbitrary(v in json_value()) {
         check_energy(&v);

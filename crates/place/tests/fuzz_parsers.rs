@@ -9,6 +9,8 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
+/// `cases` per property unless `PROPTEST_CASES` says otherwise (proptest's own default, used by
+/// the blocks without a config, is 256 and also read from `PROPTEST_CASES`).
 fn config(cases: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
     ProptestConfig { cases, ..ProptestConfig::default() }
@@ -105,8 +107,6 @@ fn check_route(v: &Value) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn predict_body_never_panics(v in json_value()) {
         check_seed(&v);

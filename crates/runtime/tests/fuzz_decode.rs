@@ -10,6 +10,8 @@ use infergate_runtime::{decode_image, preprocess, DecodeError, DecodeLimits, Ima
 use proptest::prelude::*;
 use std::io::Cursor;
 
+/// `cases` per property unless `PROPTEST_CASES` says otherwise (proptest's own default, used by
+/// the blocks without a config, is 256 and also read from `PROPTEST_CASES`).
 fn config(cases: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
     ProptestConfig { cases, ..ProptestConfig::default() }

@@ -6,11 +6,6 @@
 use infergate_sensors::meter_csv::parse_meter_csv;
 use proptest::prelude::*;
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
-}
-
 fn header() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
         "timestamp",
@@ -76,8 +71,6 @@ fn check(text: &str) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
-
     #[test]
     fn structured_logs(text in log_text()) {
         check(&text);
